@@ -1,0 +1,68 @@
+"""Every enum the product knows, with its Chinese label, in one place."""
+
+from __future__ import annotations
+
+SECTORS: dict[str, str] = {
+    "rural": "农村",
+    "community": "社区",
+    "organ": "机关",
+    "soe": "国有企业",
+    "school": "学校",
+    "nonpublic": "非公企业",
+    "social_org": "社会组织",
+    "hospital": "公立医院",
+}
+
+REGION_LEVELS: dict[str, str] = {
+    "province": "省",
+    "city": "市",
+    "county": "县/区",
+    "township": "乡镇/街道",
+    "village": "村/社区",
+}
+LEVEL_ORDER = ["province", "city", "county", "township", "village"]
+
+ROLES: dict[str, str] = {
+    "admin": "系统管理员",
+    "county": "县委组织部",
+    "inspector": "乡镇评审员",
+    "branch": "支部书记",
+    "viewer": "只读查看",
+}
+
+BRANCH_STATUSES: dict[str, str] = {
+    "active": "正常",
+    "merged": "已合并",
+    "dissolved": "已撤销",
+}
+
+CRITERIA_STATUSES: dict[str, str] = {
+    "draft": "草稿",
+    "published": "已发布",
+    "archived": "已归档",
+}
+
+ASSESSMENT_STATUSES: dict[str, str] = {
+    "draft": "未开始",
+    "self_submitted": "已自评",
+    "scoring": "考评中",
+    "submitted": "已提交",
+    "returned": "已退回",
+    "reviewed": "已审核",
+    "publicized": "公示中",
+    "final": "已认定",
+}
+
+STARS: dict[int, str] = {
+    0: "未定星",
+    1: "一星",
+    2: "二星",
+    3: "三星",
+    4: "四星",
+    5: "五星",
+}
+
+
+def label(mapping: dict, key: object, default: str = "") -> str:
+    """Chinese label for an enum value (the value itself when unknown)."""
+    return str(mapping.get(key, default or key))  # type: ignore[call-overload]
