@@ -19,7 +19,9 @@ class Job(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)
-    params_key: str = Field(max_length=64, description="sha256 of the canonical params: same request, same job")
+    params_key: str = Field(
+        max_length=64, description="sha256 of the canonical params: same request, same job"
+    )
     params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     status: str = Field(default="queued", max_length=16)
     progress: int = 0

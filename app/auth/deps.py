@@ -1,0 +1,109 @@
+"""Request dependencies: the current principal, role checks, CSRF."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.exc import OperationalError
+
+from app.audit.service import Actor
+from app.auth import service
+from app.auth.models import User, UserSession
+from app.auth.roles import Perm, has_perm
+from app.auth.scope import Scope
+from app.config import get_settings
+from app.db import SessionDep
+from app.errors import Forbidden
+from app.web.errors import LoginRequired
+
+SESSION_COOKIE = "xj_session"
+PRE_CSRF_COOKIE = "xj_precsrf"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    scope: Scope
+    session: UserSession
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(id=self.user.id, label=self.user.display_name)
+
+    def can(self, perm: Perm) -> bool:
+        return has_perm(self.user.role, perm)
+
+    def require(self, perm: Perm) -> None:
+        if not self.can(perm):
+            raise Forbidden("当前角色无权进行此操作")
+
+
+def optional_principal(request: Request, db: SessionDep) -> Principal | None:
+    """The logged-in principal, if any; also published on request.state for templates."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    token = request.cookies.get(SESSION_COOKIE, "")
+    loaded = service.load_session(db, token=token, settings=get_settings()) if token else None
+    if loaded is None:
+        return None
+    row, user = loaded
+    try:
+        service.touch_session(db, row)
+        db.commit()
+    except OperationalError:  # a busy database must not turn a read into an error
+        db.rollback()
+    principal = Principal(user=user, scope=service.scope_for_user(db, user), session=row)
+    request.state.principal = principal
+    request.state.user = user
+    request.state.scope = principal.scope
+    request.state.csrf_token = row.csrf_token
+    return principal
+
+
+def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+    if principal is None:
+        raise LoginRequired()
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(perm: Perm):  # type: ignore[no-untyped-def]
+    """A dependency that demands a permission of the current role."""
+
+    def dep(principal: CurrentPrincipal) -> Principal:
+        principal.require(perm)
+        return principal
+
+    return Depends(dep)
+
+
+async def csrf_guard(request: Request, db: SessionDep) -> None:
+    """Every state change carries the session's CSRF token (X-CSRF-Token header or csrf_token field).
+
+    The machine API (/api/) uses bearer tokens and no cookies, so it is exempt.
+    """
+    if request.method in SAFE_METHODS or request.url.path.startswith("/api/"):
+        return
+    sent = request.headers.get("x-csrf-token")
+    if not sent:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get("csrf_token")
+            sent = value if isinstance(value, str) else None
+    principal = optional_principal(request, db)
+    expected = principal.session.csrf_token if principal else request.cookies.get(PRE_CSRF_COOKIE)
+    if not sent or not expected or not hmac.compare_digest(sent, expected):
+        raise Forbidden("安全校验失败（CSRF），请刷新页面后重试")
+
+
+def new_pre_csrf() -> str:
+    return secrets.token_urlsafe(24)

@@ -1,0 +1,165 @@
+"""python -m app …: db upgrade, demo seed, user create, token create/list/revoke, serve."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+
+from app.config import BASE_DIR, get_settings
+
+
+def db_upgrade(url: str | None = None) -> None:
+    """Runs the Alembic migrations up to head."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(BASE_DIR / "alembic.ini"))
+    cfg.attributes["skip_logging"] = True
+    if url:
+        cfg.attributes["url"] = url
+    command.upgrade(cfg, "head")
+
+
+def demo_seed(*, if_empty: bool = False) -> bool:
+    """Seeds the demo region; returns False when skipped because data exists."""
+    from tqdm import tqdm
+
+    from app.db import session_scope
+    from app.demo import seed
+
+    with session_scope() as session:
+        if seed.is_seeded(session):
+            if if_empty:
+                return False
+            raise SystemExit("数据库中已有数据；演示数据只能写入空数据库")
+        with tqdm(
+            total=sum(10 + i % 3 for i in range(len(seed.COUNTIES))),
+            desc="行政区划与支部",
+            unit="乡镇",
+            file=sys.stderr,
+        ) as bar:
+            n = seed.seed_regions_and_branches(session, progress=bar.update)
+        seed.seed_users(session)
+        extend = getattr(seed, "seed_assessments", None)
+        if extend is not None:
+            extend(session)
+    print(f"演示数据已写入：{n} 个支部。")
+    return True
+
+
+def print_demo_logins() -> None:
+    from app.demo import seed
+
+    print(f"演示账号（密码均为 {seed.DEMO_PASSWORD}）：")
+    for login in seed.demo_logins():
+        print(f"  {login.username:<15} {login.role:<10} {login.note}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app", description="星级党支部评定 命令行工具")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    db = sub.add_parser("db", help="数据库").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="执行迁移到最新版本")
+
+    demo = sub.add_parser("demo", help="演示数据").add_subparsers(dest="action", required=True)
+    seed_p = demo.add_parser("seed", help="写入演示数据")
+    seed_p.add_argument("--if-empty", action="store_true", help="数据库已有数据时跳过")
+    demo.add_parser("logins", help="列出演示账号")
+
+    user = sub.add_parser("user", help="用户").add_subparsers(dest="action", required=True)
+    uc = user.add_parser("create", help="新建用户")
+    uc.add_argument("--username", required=True)
+    uc.add_argument("--name", default="")
+    uc.add_argument("--role", required=True, choices=["admin", "county", "inspector", "branch", "viewer"])
+    uc.add_argument("--region", required=True, help="区划代码")
+    uc.add_argument("--branch", help="支部编码（支部书记账号）")
+    uc.add_argument("--password", help="不填则交互输入")
+
+    token = sub.add_parser("token", help="API 令牌").add_subparsers(dest="action", required=True)
+    tc = token.add_parser("create", help="新建令牌（只显示一次）")
+    tc.add_argument("--name", required=True)
+    tc.add_argument("--region", required=True, help="区划代码")
+    token.add_parser("list", help="列出令牌")
+    tr = token.add_parser("revoke", help="吊销令牌")
+    tr.add_argument("id", type=int)
+
+    serve = sub.add_parser("serve", help="启动服务")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--reload", action="store_true")
+
+    args = parser.parse_args(argv)
+    from app.errors import DomainError
+
+    try:
+        return _dispatch(args)
+    except DomainError as exc:
+        detail = "；".join(f"{k}：{v}" for k, v in exc.field_errors.items())
+        print(f"错误：{exc.detail}{'（' + detail + '）' if detail else ''}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.cmd == "db":
+        db_upgrade()
+        print("数据库已迁移到最新版本。")
+    elif args.cmd == "demo" and args.action == "seed":
+        db_upgrade()
+        if not demo_seed(if_empty=args.if_empty):
+            print("数据库已有数据，跳过演示数据。")
+        print_demo_logins()
+    elif args.cmd == "demo":
+        print_demo_logins()
+    elif args.cmd == "user":
+        from app.auth import service
+        from app.db import session_scope
+
+        password = args.password or getpass.getpass("密码：")
+        with session_scope() as session:
+            user = service.create_user(
+                session,
+                username=args.username,
+                display_name=args.name or args.username,
+                role=args.role,
+                region_code=args.region,
+                password=password,
+                branch_code=args.branch,
+            )
+            print(f"已创建用户 {user.username}（{user.role}）。")
+    elif args.cmd == "token":
+        _token(args)
+    elif args.cmd == "serve":
+        import uvicorn
+
+        settings = get_settings()
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            reload=args.reload,
+            proxy_headers=True,
+        )
+    return 0
+
+
+def _token(args: argparse.Namespace) -> None:
+    from app.auth import service
+    from app.db import session_scope
+
+    with session_scope() as session:
+        if args.action == "create":
+            secret, row = service.create_token(session, name=args.name, region_code=args.region)
+            print(f"令牌 #{row.id}「{row.name}」已创建。请立即保存，它不会再次显示：")
+            print(secret)
+        elif args.action == "list":
+            for t in service.list_tokens(session):
+                state = "已吊销" if t.revoked_at else "有效"
+                used = t.last_used_at.isoformat() if t.last_used_at else "从未使用"
+                print(f"#{t.id}\t{t.name}\t{t.prefix}…\t区域#{t.region_id}\t{state}\t最近使用：{used}")
+        else:
+            service.revoke_token(session, token_id=args.id)
+            print(f"令牌 #{args.id} 已吊销。")
