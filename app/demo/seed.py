@@ -187,3 +187,10 @@ def seed_users(session: Session) -> list[DemoLogin]:
             branch_code=branch_code,
         )
     return demo_logins()
+
+
+def seed_assessments(session: Session) -> int:
+    """Criteria sets for every demo year and assessments in every workflow state."""
+    from app.demo.assessments import seed_assessments as _seed
+
+    return _seed(session)

@@ -1,0 +1,328 @@
+"""Assessments: scoped reads, item saves with optimistic versions, extras, yearly creation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+from sqlmodel import Session, col, select
+
+from app.assessments import scoring
+from app.assessments.models import Assessment, ScoreEntry
+from app.assessments.schemas import ExtrasSave, ItemSave
+from app.audit import service as audit
+from app.auth.models import User
+from app.auth.roles import Perm, has_perm
+from app.auth.scope import Scope
+from app.branches.models import Branch
+from app.criteria import service as criteria_service
+from app.db_types import utcnow
+from app.errors import Conflict, Forbidden, Locked, NotFound, ValidationFailed
+from app.labels import ASSESSMENT_STATUSES
+from app.scoring import Entries, EntriesError, ItemEntry, Result, validate_entry
+
+INSPECTOR_EDITABLE = frozenset({"draft", "self_submitted", "scoring", "returned"})
+LOCKED = frozenset({"reviewed", "publicized", "final"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The acting user as services need it: identity, role, scope."""
+
+    user_id: int | None
+    label: str
+    role: str
+    scope: Scope
+
+    @property
+    def audit(self) -> audit.Actor:
+        return audit.Actor(self.user_id, self.label)
+
+    def can(self, perm: Perm) -> bool:
+        return has_perm(self.role, perm)
+
+
+def get(session: Session, *, assessment_id: int, scope: Scope) -> Assessment:
+    """Gets an assessment inside the scope (404 otherwise: existence does not leak)."""
+    a = session.get(Assessment, assessment_id)
+    if a is None or not scope.contains_path(a.region_path):
+        raise NotFound("评定记录不存在或不在您的管辖范围内")
+    if scope.branch_id is not None and a.branch_id != scope.branch_id:
+        raise NotFound("评定记录不存在或不在您的管辖范围内")
+    return a
+
+
+def get_for_branch(session: Session, *, branch: Branch, year: int) -> Assessment | None:
+    return session.exec(
+        select(Assessment).where(Assessment.branch_id == branch.id, Assessment.year == year)
+    ).first()
+
+
+def ensure_for_year(session: Session, *, branch: Branch, year: int, actor: audit.Actor) -> Assessment:
+    """The branch's assessment for a year, created under the applicable published criteria set."""
+    existing = get_for_branch(session, branch=branch, year=year)
+    if existing is not None:
+        return existing
+    record = criteria_service.published_for(
+        session, year=year, sector=branch.sector, region_path=branch.region_path
+    )
+    if record is None:
+        raise ValidationFailed(f"{year} 年该领域尚无已发布的评分标准，无法开始评定")
+    cs = criteria_service.parsed(record)
+    a = Assessment(
+        branch_id=branch.id or 0,
+        year=year,
+        sector=branch.sector,
+        region_path=branch.region_path,
+        criteria_set_id=record.id or 0,
+        criteria_hash=record.content_hash or "",
+        items_total=sum(1 for _ in cs.items()),
+    )
+    session.add(a)
+    session.flush()
+    scoring.recompute(session, a, cs)
+    audit.record(
+        session,
+        actor=actor,
+        action="assessment.create",
+        entity_type="assessment",
+        entity_id=a.id,
+        assessment_id=a.id,
+        new={"status": a.status, "criteria_hash": a.criteria_hash},
+    )
+    session.flush()
+    return a
+
+
+def _user_label(session: Session, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    user = session.get(User, user_id)
+    return user.display_name if user else None
+
+
+def entry_public(session: Session, row: ScoreEntry) -> dict[str, Any]:
+    return {
+        "item_code": row.item_code,
+        "source": row.source,
+        "entry": row.entry,
+        "score": row.score,
+        "note": row.note,
+        "version": row.version,
+        "updated_by": _user_label(session, row.updated_by_id),
+        "updated_at": row.updated_at,
+    }
+
+
+def _check_item_write(actor: Actor, a: Assessment, source: str, self_enabled: bool) -> None:
+    if source == "inspector":
+        if not actor.can(Perm.SCORE):
+            raise Forbidden("只有评审员可以考评打分")
+        if a.status in LOCKED:
+            raise Locked(f"评定已{ASSESSMENT_STATUSES[a.status]}，分数已锁定；如需修改请由县委组织部重新打开")
+        if a.status not in INSPECTOR_EDITABLE:
+            raise Locked(f"当前状态（{ASSESSMENT_STATUSES[a.status]}）不能修改考评分")
+    else:
+        if not actor.can(Perm.SELF_ASSESS) or actor.scope.branch_id != a.branch_id:
+            raise Forbidden("只有本支部书记可以自评")
+        if not self_enabled:
+            raise Forbidden("本评分标准不设自评环节")
+        if a.status != "draft":
+            raise Locked("自评已提交，不能再修改")
+
+
+def save_item(
+    session: Session, *, actor: Actor, assessment: Assessment, item_code: str, source: str, data: ItemSave
+) -> tuple[ScoreEntry, Result]:
+    """Saves one item's entry if `data.version` matches the stored one; recomputes the totals."""
+    cs = scoring.criteria_of(session, assessment)
+    _check_item_write(actor, assessment, source, cs.self_assessment)
+    if cs.find_item(item_code) is None:
+        raise NotFound("该评分标准中没有这个指标")
+    try:
+        entry = ItemEntry.from_json(data.entry)
+    except EntriesError as exc:
+        raise ValidationFailed(
+            "录入格式有误", field_errors={p or item_code: m for p, m in exc.errors}
+        ) from exc
+    problems = validate_entry(cs, item_code, entry)
+    if problems:
+        raise ValidationFailed("；".join(problems), field_errors={item_code: "；".join(problems)})
+    row = session.exec(
+        select(ScoreEntry).where(
+            ScoreEntry.assessment_id == assessment.id,
+            ScoreEntry.source == source,
+            ScoreEntry.item_code == item_code,
+        )
+    ).first()
+    current_version = row.version if row else 0
+    if data.version != current_version:
+        current = entry_public(session, row) if row else None
+        who = current["updated_by"] if current else None
+        raise Conflict(
+            f"该指标已被{who or '他人'}修改，您的修改未保存；请查看最新内容后再改",
+            extra={"current": _jsonable(current)},
+        )
+    old = {"entry": row.entry, "note": row.note} if row else None
+    new_json = entry.to_json()
+    if row is None:
+        row = ScoreEntry(
+            assessment_id=assessment.id or 0,
+            source=source,
+            item_code=item_code,
+            entry=new_json,
+            note=data.note,
+            updated_by_id=actor.user_id,
+        )
+    else:
+        row.entry = new_json
+        row.note = data.note
+        row.version += 1
+        row.updated_by_id = actor.user_id
+        row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    if source == "inspector" and assessment.status in ("draft", "self_submitted"):
+        transition_record(session, actor, assessment, "scoring", reason="开始考评")
+        assessment.inspector_id = actor.user_id
+    assessment.updated_at = utcnow()
+    result = (
+        scoring.recompute(session, assessment, cs)
+        if source == "inspector"
+        else scoring.recompute_self(session, assessment, cs)
+    )
+    audit.record(
+        session,
+        actor=actor.audit,
+        action=f"score.{source}",
+        entity_type="assessment",
+        entity_id=assessment.id,
+        assessment_id=assessment.id,
+        item_code=item_code,
+        old=old,
+        new={"entry": new_json, "note": data.note},
+    )
+    session.flush()
+    return row, result
+
+
+def save_extras(session: Session, *, actor: Actor, assessment: Assessment, data: ExtrasSave) -> Result:
+    """Saves vetoes, prerequisites, appraisal (inspector while scoring) and designation (county)."""
+    cs = scoring.criteria_of(session, assessment)
+    designation_changed = (data.designation or None) != (assessment.extras or {}).get("designation")
+    if designation_changed and not actor.can(Perm.REVIEW):
+        raise Forbidden("直接定级只能由县委组织部设定")
+    others_changed = any(
+        _norm(getattr(data, k)) != _norm((assessment.extras or {}).get(k))
+        for k in ("vetoes", "prerequisites", "appraisal")
+    )
+    if others_changed:
+        _check_item_write(actor, assessment, "inspector", cs.self_assessment)
+    elif designation_changed and assessment.status == "final":
+        raise Locked("评定已认定，不能再直接定级")
+    if data.version != assessment.version:
+        raise Conflict("评定记录已被他人修改，请刷新后再改", extra={"current": _jsonable(assessment.extras)})
+    obj = {
+        "items": {},
+        "vetoes": data.vetoes,
+        "prerequisites": data.prerequisites,
+        "appraisal": data.appraisal,
+        "designation": data.designation,
+    }
+    try:
+        parsed = Entries.from_json(obj)
+    except EntriesError as exc:
+        raise ValidationFailed(
+            "录入格式有误", field_errors={p or "extras": m for p, m in exc.errors}
+        ) from exc
+    errors: dict[str, str] = {}
+    for code, reason in parsed.vetoes.items():
+        if cs.veto(code) is None:
+            errors[f"vetoes.{code}"] = "未知的否决事项"
+        elif not reason.strip():
+            errors[f"vetoes.{code}"] = "一票否决须写明事实与依据"
+    for code in parsed.prerequisites:
+        if cs.prerequisite(code) is None:
+            errors[f"prerequisites.{code}"] = "未知的必备条件"
+    if parsed.appraisal is not None and cs.appraisal is None:
+        errors["appraisal"] = "本评分标准不设评议项"
+    if parsed.designation is not None:
+        if not cs.allow_designation:
+            errors["designation"] = "本评分标准不允许直接定级"
+        elif not parsed.designation.reason.strip() or not parsed.designation.document.strip():
+            errors["designation"] = "直接定级须写明理由和文件依据"
+    if errors:
+        raise ValidationFailed("录入有误", field_errors=errors)
+    old = dict(assessment.extras or {})
+    new = {k: v for k, v in parsed.to_json().items() if k != "items"}
+    assessment.extras = new
+    assessment.version += 1
+    assessment.updated_at = utcnow()
+    if others_changed and assessment.status in ("draft", "self_submitted"):
+        transition_record(session, actor, assessment, "scoring", reason="开始考评")
+    result = scoring.recompute(session, assessment, cs)
+    audit.record(
+        session,
+        actor=actor.audit,
+        action="score.extras",
+        entity_type="assessment",
+        entity_id=assessment.id,
+        assessment_id=assessment.id,
+        old=old,
+        new=new,
+    )
+    session.flush()
+    return result
+
+
+def _norm(value: Any) -> Any:
+    if value in (None, {}, []):
+        return None
+    if isinstance(value, list):
+        return sorted(value)
+    return value
+
+
+def transition_record(session: Session, actor: Actor, a: Assessment, to: str, *, reason: str | None) -> None:
+    old = a.status
+    a.status = to
+    a.version += 1
+    a.updated_at = utcnow()
+    session.add(a)
+    audit.record(
+        session,
+        actor=actor.audit,
+        action="assessment.transition",
+        entity_type="assessment",
+        entity_id=a.id,
+        assessment_id=a.id,
+        old={"status": old},
+        new={"status": to},
+        reason=reason,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    return to_jsonable_python(value)
+
+
+def list_for_scope(
+    session: Session, *, scope: Scope, year: int, status: str | None = None, q: str | None = None
+) -> list[tuple[Assessment, Branch]]:
+    """Assessments of a year in the scope with their branches, not-yet-visited first."""
+    stmt = (
+        select(Assessment, Branch)
+        .join(Branch, col(Branch.id) == Assessment.branch_id)
+        .where(Assessment.year == year, scope.filter(col(Assessment.region_path)))
+    )
+    if scope.branch_id is not None:
+        stmt = stmt.where(Assessment.branch_id == scope.branch_id)
+    if status:
+        stmt = stmt.where(Assessment.status == status)
+    if q:
+        stmt = stmt.where(col(Branch.name).contains(q.strip(), autoescape=True))
+    rows = list(session.exec(stmt))
+    order = {"draft": 0, "self_submitted": 1, "scoring": 2, "returned": 3, "submitted": 4}
+    rows.sort(key=lambda ab: (order.get(ab[0].status, 9), ab[1].code))
+    return rows
