@@ -35,6 +35,11 @@ def create_app() -> FastAPI:
     from app.regions.router import router as regions_router
     from app.web.router import router as web_router
 
-    for router in (web_router, auth_router, regions_router, branches_router):
+    from app.auth.admin_router import router as admin_router
+
+    for router in (web_router, auth_router, regions_router, branches_router, admin_router):
         app.include_router(router)
+    from app.api.router import router as api_router
+
+    app.include_router(api_router)
     return app
