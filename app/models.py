@@ -6,6 +6,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import ApiToken, User, UserSession
 from app.branches.models import Branch
 from app.criteria.models import CriteriaSetRecord
+from app.dynamic.models import DemoSite, RectificationTask, StarChange, Visit, WeakListing
 from app.jobs.models import Job
 from app.regions.models import Region
 
@@ -15,12 +16,17 @@ __all__ = [
     "AuditEvent",
     "Branch",
     "CriteriaSetRecord",
+    "DemoSite",
     "Evidence",
     "Job",
     "Objection",
     "Publicity",
+    "RectificationTask",
     "Region",
     "ScoreEntry",
+    "StarChange",
     "User",
     "UserSession",
+    "Visit",
+    "WeakListing",
 ]
