@@ -86,6 +86,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     tr = token.add_parser("revoke", help="吊销令牌")
     tr.add_argument("id", type=int)
 
+    from app.branches import commands as branch_commands
+
+    branch_commands.add_parsers(sub)  # import / export of regions and branches
+
+    bk = sub.add_parser("backup", help="在线备份 SQLite 数据库与佐证材料")
+    bk.add_argument("-o", "--output", help="备份根目录（默认 data/backups）")
+    rs = sub.add_parser("restore", help="从备份恢复（请先停止服务）")
+    rs.add_argument("source", help="备份目录")
+    rs.add_argument("--force", action="store_true", help="覆盖已有数据库")
+
     serve = sub.add_parser("serve", help="启动服务")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
@@ -131,6 +141,12 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"已创建用户 {user.username}（{user.role}）。")
     elif args.cmd == "token":
         _token(args)
+    elif args.cmd in ("import", "export"):
+        from app.branches import commands as branch_commands
+
+        return branch_commands.run(args)
+    elif args.cmd in ("backup", "restore"):
+        return _backup(args)
     elif args.cmd == "serve":
         import uvicorn
 
@@ -163,3 +179,33 @@ def _token(args: argparse.Namespace) -> None:
         else:
             service.revoke_token(session, token_id=args.id)
             print(f"令牌 #{args.id} 已吊销。")
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.ops import backup as ops
+
+    settings = get_settings()
+    url = settings.resolved_database_url()
+    try:
+        if args.cmd == "backup":
+            root = Path(args.output) if args.output else settings.data_dir / "backups"
+            info = ops.backup(database_url=url, evidence_dir=settings.evidence_dir, target_root=root)
+            print(
+                f"备份完成：{info.path}（{sum(info.tables.values())} 行数据，{info.evidence_files} 个佐证文件）"
+            )
+        else:
+            info = ops.restore(
+                source_dir=Path(args.source),
+                database_url=url,
+                evidence_dir=settings.evidence_dir,
+                force=args.force,
+            )
+            print(
+                f"恢复完成：{info.path}（{sum(info.tables.values())} 行数据，{info.evidence_files} 个佐证文件）"
+            )
+    except ops.BackupError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    return 0
