@@ -3,8 +3,11 @@ seeded once with the demo region; helpers to log in as each demo role."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shutil
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,18 +39,69 @@ def _reset_postgres() -> None:
         conn.execute(text("CREATE SCHEMA public"))
 
 
+# What the seeded SQLite test database depends on: when none of these change, a cached copy is reused
+# (the seed takes ~15 s; a copy takes milliseconds). PostgreSQL is always built from scratch.
+_SEED_INPUTS = [
+    "migrations",
+    "app/demo",
+    "app/scoring",
+    "app/criteria/library",
+    "app/criteria/service.py",
+    "app/regions/service.py",
+    "app/auth/service.py",
+    "app/auth/passwords.py",
+    "app/audit/service.py",
+    "app/db.py",
+    "app/db_types.py",
+    "app/models.py",
+]
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _seed_key() -> str:
+    h = hashlib.sha256()
+    for name in _SEED_INPUTS:
+        base = _ROOT / name
+        files = (
+            sorted(p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+            if base.is_dir()
+            else [base]
+        )
+        for f in files:
+            h.update(str(f.relative_to(_ROOT)).encode())
+            h.update(f.read_bytes())
+    for models in sorted((_ROOT / "app").glob("*/models.py")):
+        h.update(models.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _build() -> None:
+    db_upgrade()
+    with session_scope() as session:
+        seed.seed_regions_and_branches(session)
+        seed.seed_users(session)
+        seed.seed_assessments(session)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def database() -> Iterator[str]:
     """Builds the schema by running the migrations, then seeds the demo data once."""
     if IS_POSTGRES:
         _reset_postgres()
-    db_upgrade()
-    with session_scope() as session:
-        seed.seed_regions_and_branches(session)
-        seed.seed_users(session)
-        extend = getattr(seed, "seed_assessments", None)
-        if extend is not None:
-            extend(session)
+        _build()
+    else:
+        target = Path(os.environ["DATABASE_URL"].removeprefix("sqlite:///"))
+        cache = Path(tempfile.gettempdir()) / "xingji-test-cache" / f"{_seed_key()}.sqlite3"
+        if cache.exists() and not os.environ.get("CI"):
+            shutil.copyfile(cache, target)
+            db_upgrade()  # a no-op unless a migration was added since
+        else:
+            _build()
+            get_engine().dispose()
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            with sqlite3.connect(target) as src, sqlite3.connect(str(cache) + ".tmp") as dst:
+                src.backup(dst)
+            os.replace(str(cache) + ".tmp", cache)
     yield os.environ["DATABASE_URL"]
     get_engine().dispose()
 
