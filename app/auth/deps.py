@@ -26,6 +26,18 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
+class UserView:
+    """What pages show of the signed-in user."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    region_id: int
+    branch_id: int | None
+
+
+@dataclass(frozen=True)
 class Principal:
     user: User
     scope: Scope
@@ -60,7 +72,10 @@ def optional_principal(request: Request, db: SessionDep) -> Principal | None:
         db.rollback()
     principal = Principal(user=user, scope=service.scope_for_user(db, user), session=row)
     request.state.principal = principal
-    request.state.user = user
+    # Templates get a plain snapshot: an ORM instance expires on rollback and then cannot render an error page.
+    request.state.user = UserView(
+        user.id or 0, user.username, user.display_name, user.role, user.region_id, user.branch_id
+    )
     request.state.scope = principal.scope
     request.state.csrf_token = row.csrf_token
     return principal
