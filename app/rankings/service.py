@@ -1,0 +1,453 @@
+"""Rankings and the shared queries of the county analysis: pure SQL, no FastAPI.
+
+The product's ranking is ``rank()``: one year's assessments in a region (inside the caller's scope),
+one sector or all sectors, ranked by total with ties (``RANK() OVER (ORDER BY total DESC)``: 1, 2, 2, 4),
+a percentile from ``PERCENT_RANK()``, the change against the final stars of the previous year, and
+search / star filters that never change a rank (they filter the ranked rows). Both window functions
+exist on SQLite (>= 3.25) and PostgreSQL.
+
+Only assessments at ``submitted`` or later take part by default (``RANKED_STATUSES``): a scoring still
+in progress has a meaningless total. Stars shown are the final stars once an assessment is final, the
+provisional stars (``stars``) before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+
+from app.assessments.models import Assessment
+from app.auth.scope import Scope
+from app.branches.models import Branch
+from app.errors import NotFound, ValidationFailed
+from app.labels import SECTORS
+from app.rankings.schemas import Change, RankedRow, RankingPage, RegionRef
+from app.regions.models import Region
+
+COMPLETED_STATUSES: tuple[str, ...] = ("submitted", "reviewed", "publicized", "final")
+RANKED_STATUSES = COMPLETED_STATUSES
+SORTS: dict[str, str] = {
+    "rank": "名次",
+    "-rank": "名次（倒序）",
+    "change": "降星在前",
+    "township": "乡镇/街道",
+    "code": "支部编码",
+}
+MAX_LIMIT = 100_000
+
+# Query aliases typed Any: SQLModel's instance-level attribute types (int, str …) fight SQLAlchemy's
+# expression typing in select()/where().
+A: Any = Assessment
+B: Any = Branch
+R: Any = Region
+
+
+def shown_stars(a: Any = A) -> Any:
+    """SQL: the stars a person should see (final once final, else provisional)."""
+    return case((a.status == "final", a.final_stars), else_=a.stars)
+
+
+def prev_final(prev: Any) -> Any:
+    """SQL: the previous year's final stars (NULL when that year is not final)."""
+    return case((prev.status == "final", prev.final_stars), else_=None)
+
+
+def change_of(now: int | None, before: int | None) -> Change:
+    if before is None or now is None:
+        return "new"
+    return "up" if now > before else "down" if now < before else "same"
+
+
+# -- regions --------------------------------------------------------------------------------------
+
+
+def resolve_region(session: Session, *, scope: Scope, code: str | None) -> Region:
+    """The region to analyse: the code given (inside the scope, else 404), or the scope's own region."""
+    if not code:
+        region = session.get(Region, scope.region_id)
+    else:
+        region = session.execute(select(R).where(R.code == code)).scalars().first()
+        if region is not None and not scope.contains_path(region.path):
+            region = None
+    if region is None:
+        raise NotFound("区域不存在或不在您的管辖范围内")
+    return region  # type: ignore[no-any-return]
+
+
+def region_ref(region: Region) -> RegionRef:
+    return RegionRef(code=region.code, name=region.name, level=region.level, path=region.path)
+
+
+def path_codes(path: str) -> list[str]:
+    return [c for c in path.strip("/").split("/") if c]
+
+
+def regions_by_code(session: Session, codes: Iterable[str]) -> dict[str, Region]:
+    wanted = sorted(set(codes))
+    out: dict[str, Region] = {}
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start : start + 900]
+        for r in session.execute(select(R).where(R.code.in_(chunk))).scalars():
+            out[r.code] = r
+    return out
+
+
+def township_of_path(path: str, regions: dict[str, Region]) -> Region | None:
+    for code in path_codes(path):
+        r = regions.get(code)
+        if r is not None and r.level == "township":
+            return r
+    return None
+
+
+def scoped(stmt: Any, *, scope: Scope, region_path: str, a: Any = A) -> Any:
+    stmt = stmt.where(scope.filter(col(a.region_path)))
+    if region_path != scope.region_path:
+        stmt = stmt.where(col(a.region_path).startswith(region_path, autoescape=True))
+    if scope.branch_id is not None:
+        stmt = stmt.where(a.branch_id == scope.branch_id)
+    return stmt
+
+
+def years_present(session: Session, *, scope: Scope) -> list[int]:
+    """The years that have assessments in the scope, newest first."""
+    stmt = scoped(select(A.year).distinct(), scope=scope, region_path=scope.region_path)
+    return sorted((int(y) for y in session.execute(stmt).scalars()), reverse=True)
+
+
+def latest_year(session: Session, *, scope: Scope) -> int | None:
+    years = years_present(session, scope=scope)
+    return years[0] if years else None
+
+
+def sectors_present(session: Session, *, scope: Scope, year: int, region_path: str) -> list[str]:
+    """Sectors with assessments in the year and region, in the product's sector order."""
+    stmt = scoped(select(A.sector).distinct().where(A.year == year), scope=scope, region_path=region_path)
+    found = set(session.execute(stmt).scalars())
+    return [s for s in SECTORS if s in found]
+
+
+def default_sector(session: Session, *, scope: Scope, year: int, region_path: str) -> str:
+    """The first sector (in the product's order) present in the year and region: rankings compare like with
+    like unless `sector=all` is asked for."""
+    present = sectors_present(session, scope=scope, year=year, region_path=region_path)
+    return present[0] if present else next(iter(SECTORS))
+
+
+def check_sector(sector: str | None, *, allow_all: bool = True) -> str | None:
+    """Validates a sector parameter: a code, 'all' (→ None) or empty (→ 'default')."""
+    if sector in (None, ""):
+        return "default"
+    if sector == "all" and allow_all:
+        return None
+    if sector not in SECTORS:
+        raise ValidationFailed("未知的领域", field_errors={"sector": "未知的领域"})
+    return sector
+
+
+# -- the ranking --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Keyset position for sort=rank: the last row's total and branch code."""
+
+    total: Decimal
+    code: str
+
+    def encode(self) -> str:
+        return f"{self.total}|{self.code}"
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        try:
+            total, code = text.split("|", 1)
+            return cls(Decimal(total), code)
+        except Exception:
+            raise ValidationFailed("分页游标无效", field_errors={"after": "分页游标无效"}) from None
+
+
+def _ranked_subquery(
+    *,
+    scope: Scope,
+    year: int,
+    region_path: str,
+    sector: str | None,
+    statuses: Sequence[str] | None,
+) -> Any:
+    prev: Any = aliased(Assessment, name="prev")
+    stmt = (
+        select(
+            col(A.id).label("assessment_id"),
+            B.code.label("branch_code"),
+            B.name.label("branch_name"),
+            col(A.sector).label("sector"),
+            col(A.region_path).label("region_path"),
+            R.name.label("region_name"),
+            col(A.status).label("status"),
+            col(A.total).label("total"),
+            col(A.band_stars).label("band_stars"),
+            col(A.stars).label("stars"),
+            col(A.final_stars).label("final_stars"),
+            col(A.vetoed).label("vetoed"),
+            col(A.designated).label("designated"),
+            shown_stars().label("stars_shown"),
+            prev_final(prev).label("prev_final_stars"),
+            func.rank().over(order_by=col(A.total).desc()).label("rank"),
+            func.percent_rank().over(order_by=col(A.total).asc()).label("pct"),
+        )
+        .join(B, B.id == A.branch_id)
+        .outerjoin(R, R.path == A.region_path)
+        .outerjoin(prev, and_(col(prev.branch_id) == col(A.branch_id), col(prev.year) == year - 1))
+        .where(A.year == year, col(A.total).is_not(None))
+    )
+    stmt = scoped(stmt, scope=scope, region_path=region_path)
+    if sector:
+        stmt = stmt.where(A.sector == sector)
+    if statuses is not None:
+        stmt = stmt.where(col(A.status).in_(list(statuses)))
+    return stmt.subquery("ranked")
+
+
+def _order(r: Any, sort: str) -> list[Any]:
+    change = r.c.stars_shown - r.c.prev_final_stars
+    return {
+        "rank": [r.c.total.desc(), r.c.branch_code],
+        "-rank": [r.c.total.asc(), r.c.branch_code.desc()],
+        "code": [r.c.branch_code],
+        "township": [r.c.region_path, r.c.total.desc(), r.c.branch_code],
+        "change": [case((change.is_(None), 1), else_=0), change, r.c.total.desc(), r.c.branch_code],
+    }[sort]
+
+
+def rank(
+    session: Session,
+    *,
+    scope: Scope,
+    year: int,
+    region_path: str | None = None,
+    sector: str | None = None,
+    statuses: Sequence[str] | None = RANKED_STATUSES,
+    q: str | None = None,
+    stars: int | None = None,
+    sort: str = "rank",
+    after: Cursor | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[RankedRow], int, int, Cursor | None]:
+    """One page of a year's ranking and (rows, rows matching the filters, branches ranked, next cursor).
+
+    * ``region_path``: a subtree inside ``scope`` (default: the scope's region); outside → NotFound.
+    * ``sector``: one sector, or None for a ranking across sectors.
+    * ``statuses``: which assessments take part (default: submitted or later; None: every status).
+    * ``q`` (branch name or code contains), ``stars`` (shown stars) filter the ranked rows; ranks and
+      percentiles are those of the whole ranking.
+    * ``sort``: one of ``SORTS``; ``after`` (keyset, sort="rank" only) or ``offset`` paginate.
+    """
+    region_path = region_path or scope.region_path
+    if not scope.contains_path(region_path):
+        raise NotFound("区域不存在或不在您的管辖范围内")
+    if sort not in SORTS:
+        raise ValidationFailed("未知的排序方式", field_errors={"sort": "未知的排序方式"})
+    limit = max(1, min(limit, MAX_LIMIT))
+    r = _ranked_subquery(scope=scope, year=year, region_path=region_path, sector=sector, statuses=statuses)
+    filters: list[Any] = []
+    if q:
+        filters.append(
+            or_(
+                r.c.branch_name.contains(q.strip(), autoescape=True),
+                r.c.branch_code.contains(q.strip(), autoescape=True),
+            )
+        )
+    if stars is not None:
+        filters.append(r.c.stars_shown == stars)
+    stmt = select(r).where(*filters)
+    if after is not None:
+        if sort != "rank":
+            raise ValidationFailed("游标分页只适用于按名次排序")
+        stmt = stmt.where(
+            or_(r.c.total < after.total, and_(r.c.total == after.total, r.c.branch_code > after.code))
+        )
+    stmt = stmt.order_by(*_order(r, sort)).limit(limit + 1)
+    if after is None and offset:
+        stmt = stmt.offset(offset)
+    raw = list(session.execute(stmt))
+    more = len(raw) > limit
+    raw = raw[:limit]
+    matched = session.execute(select(func.count()).select_from(r).where(*filters)).scalar_one()
+    ranked = matched if not filters else session.execute(select(func.count()).select_from(r)).scalar_one()
+    regions = regions_by_code(session, (c for row in raw for c in path_codes(row.region_path)))
+    rows = [_row(x, regions) for x in raw]
+    cursor = Cursor(rows[-1].total, rows[-1].branch_code) if more and rows and sort == "rank" else None
+    return rows, int(matched), int(ranked), cursor
+
+
+def _row(x: Any, regions: dict[str, Region]) -> RankedRow:
+    town = township_of_path(x.region_path, regions)
+    return RankedRow(
+        rank=int(x.rank),
+        percentile=round(float(x.pct or 0) * 100, 1),
+        assessment_id=x.assessment_id,
+        branch_code=x.branch_code,
+        branch_name=x.branch_name,
+        sector=x.sector,
+        region_path=x.region_path,
+        township_code=town.code if town else None,
+        township_name=town.name if town else None,
+        region_name=x.region_name,
+        status=x.status,
+        total=Decimal(x.total),
+        band_stars=x.band_stars,
+        stars=x.stars,
+        final_stars=x.final_stars,
+        stars_shown=x.stars_shown,
+        stars_basis="final" if x.status == "final" else "provisional",
+        prev_final_stars=x.prev_final_stars,
+        change=change_of(x.stars_shown, x.prev_final_stars),
+        vetoed=bool(x.vetoed),
+        designated=bool(x.designated),
+    )
+
+
+def ranking_page(
+    session: Session,
+    *,
+    scope: Scope,
+    year: int,
+    region: Region,
+    sector: str | None,
+    q: str | None = None,
+    stars: int | None = None,
+    sort: str = "rank",
+    page: int = 1,
+    per_page: int = 50,
+) -> RankingPage:
+    """The ranking as the pages show it: one offset page plus the counts around it."""
+    rows, matched, ranked, cursor = rank(
+        session,
+        scope=scope,
+        year=year,
+        region_path=region.path,
+        sector=sector,
+        q=q,
+        stars=stars,
+        sort=sort,
+        offset=(page - 1) * per_page,
+        limit=per_page,
+    )
+    all_count = scoped(
+        select(func.count()).select_from(A).where(A.year == year), scope=scope, region_path=region.path
+    )
+    if sector:
+        all_count = all_count.where(A.sector == sector)
+    total_all = int(session.execute(all_count).scalar_one())
+    return RankingPage(
+        year=year,
+        region=region_ref(region),
+        sector=sector or "all",
+        statuses=list(RANKED_STATUSES),
+        q=q,
+        stars=stars,
+        sort=sort,
+        ranked=ranked,
+        not_ranked=max(total_all - ranked, 0),
+        total=matched,
+        page=page,
+        per_page=per_page,
+        pages=max(1, -(-matched // per_page)),
+        next_after=cursor.encode() if cursor else None,
+        rows=rows,
+    )
+
+
+# -- grouped figures (comparisons, charts) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PathCount:
+    """Assessments sharing a region path, status, shown stars and change against last year."""
+
+    region_path: str
+    sector: str
+    status: str
+    stars: int | None
+    change: Change
+    count: int
+    total_sum: Decimal
+    total_count: int
+
+
+def path_counts(
+    session: Session,
+    *,
+    scope: Scope,
+    year: int,
+    region_path: str,
+    sector: str | None = None,
+) -> list[PathCount]:
+    """Assessments of a year in a region grouped by (path, sector, status, shown stars, change): one small
+    aggregate that comparisons, year pairs and charts fold into any grouping."""
+    prev: Any = aliased(Assessment, name="prev")
+    shown = shown_stars()
+    before = prev_final(prev)
+    change = case(
+        (or_(before.is_(None), shown.is_(None)), literal("new")),
+        (shown > before, literal("up")),
+        (shown < before, literal("down")),
+        else_=literal("same"),
+    )
+    stmt = (
+        select(
+            col(A.region_path),
+            col(A.sector),
+            col(A.status),
+            shown.label("shown"),
+            change.label("change"),
+            func.count().label("n"),
+            func.sum(A.total).label("total_sum"),
+            func.count(A.total).label("total_count"),
+        )
+        .outerjoin(prev, and_(col(prev.branch_id) == col(A.branch_id), col(prev.year) == year - 1))
+        .where(A.year == year)
+        .group_by(col(A.region_path), col(A.sector), col(A.status), shown, change)
+    )
+    stmt = scoped(stmt, scope=scope, region_path=region_path)
+    if sector:
+        stmt = stmt.where(A.sector == sector)
+    return [
+        PathCount(
+            region_path=r.region_path,
+            sector=r.sector,
+            status=r.status,
+            stars=r.shown,
+            change=r.change,
+            count=int(r.n),
+            total_sum=Decimal(r.total_sum or 0),
+            total_count=int(r.total_count),
+        )
+        for r in session.execute(stmt)
+    ]
+
+
+def child_key(region: Region, path: str) -> str | None:
+    """The code of the child of `region` that contains `path`; None when the path is the region itself
+    (branches directly under it: 县直/市直 units)."""
+    mine = path_codes(region.path)
+    codes = path_codes(path)
+    return codes[len(mine)] if len(codes) > len(mine) else None
+
+
+def children_of(session: Session, *, region: Region) -> list[Region]:
+    return list(session.execute(select(R).where(R.parent_id == region.id).order_by(R.code)).scalars())
+
+
+def direct_label(region: Region) -> str:
+    return {"county": "县直单位", "city": "市直单位", "province": "省直单位"}.get(
+        region.level, f"{region.name}直属"
+    )
