@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 from fastapi import Depends, FastAPI
@@ -12,6 +13,22 @@ from app.config import get_settings
 from app.web import errors
 from app.web.middleware import RequestLog, SecurityHeaders
 from app.web.templating import STATIC_DIR
+
+# Every domain's router, in the order they are matched. The /api/v1 contract is one of them.
+ROUTERS = (
+    "app.web.router",
+    "app.auth.router",
+    "app.auth.admin_router",
+    "app.regions.router",
+    "app.branches.router",
+    "app.criteria.router",
+    "app.assessments.router",
+    "app.assessments.review_router",
+    "app.rankings.router",
+    "app.dynamic.router",
+    "app.reports.router",
+    "app.api.router",
+)
 
 
 def create_app() -> FastAPI:
@@ -30,16 +47,6 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     errors.install(app)
 
-    from app.auth.router import router as auth_router
-    from app.branches.router import router as branches_router
-    from app.regions.router import router as regions_router
-    from app.web.router import router as web_router
-
-    from app.auth.admin_router import router as admin_router
-
-    for router in (web_router, auth_router, regions_router, branches_router, admin_router):
-        app.include_router(router)
-    from app.api.router import router as api_router
-
-    app.include_router(api_router)
+    for module in ROUTERS:
+        app.include_router(importlib.import_module(module).router)
     return app
