@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from app.assessments.models import Assessment, ScoreEntry
+from app.assessments.models import Assessment, Evidence, ScoreEntry
+from app.auth.models import User
 from app.criteria import service as criteria_service
 from app.criteria.models import CriteriaSetRecord
-from app.scoring import CriteriaSet, Entries, EntriesError, ItemEntry, Result, score
+from app.scoring import (
+    CriteriaSet,
+    Entries,
+    EntriesError,
+    Item,
+    ItemEntry,
+    ItemResult,
+    LeafItem,
+    PenaltyItem,
+    Result,
+    score,
+)
+from app.scoring.document import dec_str
 
 EXTRA_KEYS = ("vetoes", "prerequisites", "appraisal", "designation")
 
@@ -86,3 +101,254 @@ def result_of(session: Session, assessment: Assessment, cs: CriteriaSet | None =
     """The engine's full result for the inspector's entries (not persisted)."""
     cs = cs or criteria_of(session, assessment)
     return score(cs, build_entries(entry_rows(session, assessment.id or 0, "inspector"), assessment.extras))
+
+
+def self_result_of(session: Session, assessment: Assessment, cs: CriteriaSet | None = None) -> Result:
+    """The engine's result for the branch's self-assessment (not persisted)."""
+    cs = cs or criteria_of(session, assessment)
+    return score(cs, build_entries(entry_rows(session, assessment.id or 0, "self"), None))
+
+
+def describe_entry(cs: CriteriaSet, item_code: str | None, entry: dict[str, Any] | None) -> str:
+    """A stored item entry in words, for people (audit trail, conflict notices)."""
+    if entry is None:
+        return "（未录入）"
+    leaf = cs.find_item(item_code or "")
+    try:
+        parsed = ItemEntry.from_json(entry)
+    except EntriesError:
+        return "（格式有误）"
+    presets = {}
+    if leaf is not None:
+        item = leaf.item
+        for p in (*item.deductions, *getattr(item, "awards", ())):
+            presets[p.code] = p
+    parts: list[str] = []
+    if parsed.points is not None:
+        parts.append(f"得分 {dec_str(parsed.points)}")
+    for hit in parsed.deductions:
+        preset = presets.get(hit.code)
+        if preset is None:
+            parts.append(f"{hit.code} × {dec_str(hit.count)}")
+            continue
+        sign = "+" if leaf and getattr(leaf.item, "mode", "") == "additive" else "－"
+        times = "" if preset.kind == "fixed" else f" {dec_str(hit.count)} {preset.unit_label}"
+        amount = preset.points * hit.count
+        if preset.cap is not None:
+            amount = min(amount, preset.cap)
+        parts.append(f"{preset.text}{times}（{sign}{dec_str(amount)}）")
+    for disc in parsed.discretionary:
+        parts.append(f"酌情扣 {dec_str(disc.points)} 分（理由：{disc.reason}）")
+    if not parts:
+        return (
+            "已核查，无扣分"
+            if leaf is None or getattr(leaf.item, "mode", "deductive") != "points"
+            else "（未评分）"
+        )
+    return "；".join(parts)
+
+
+def needs_evidence(leaf: LeafItem, res: ItemResult | None) -> bool:
+    """Whether an item must carry evidence: category items when the set says so; bonus and penalty
+    items only when something was claimed there (nobody photographs a reprimand that never happened)."""
+    if not leaf.item.evidence_required:
+        return False
+    if leaf.section == "category":
+        return True
+    if res is None or not res.scored:
+        return False
+    return (res.lost if leaf.section == "penalty" else res.score) > 0
+
+
+# -- the scorecard read model ------------------------------------------------------------------
+
+GAP_SHARE = Decimal("0.2")  # a self-assessment this far (share of the item max) from the score is flagged
+
+
+@dataclass
+class CardItem:
+    """One leaf of the scorecard with what the card shows beside it."""
+
+    leaf: LeafItem
+    row: ScoreEntry | None
+    result: ItemResult | None
+    self_score: Decimal | None = None
+    gap: Decimal | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        return self.leaf.item.code
+
+    @property
+    def item(self) -> Item | PenaltyItem:
+        return self.leaf.item
+
+    @property
+    def mode(self) -> str:
+        item = self.leaf.item
+        return item.mode if isinstance(item, Item) else "deductive"
+
+    @property
+    def gap_flag(self) -> bool:
+        top = self.result.max if self.result else Decimal(0)
+        return self.gap is not None and top > 0 and abs(self.gap) >= top * GAP_SHARE
+
+    @property
+    def evidence_missing(self) -> bool:
+        return needs_evidence(self.leaf, self.result) and not self.evidence
+
+    @property
+    def entry(self) -> dict[str, Any]:
+        return dict(self.row.entry) if self.row else {}
+
+    @property
+    def version(self) -> int:
+        return self.row.version if self.row else 0
+
+    def public(self, updated_by: str | None) -> dict[str, Any]:
+        return {
+            "item_code": self.code,
+            "name": self.leaf.item.name,
+            "section": self.leaf.section,
+            "category": self.leaf.category.code if self.leaf.category else None,
+            "mode": self.mode,
+            "max": self.result.max if self.result else None,
+            "entry": self.row.entry if self.row else None,
+            "note": self.row.note if self.row else None,
+            "version": self.version,
+            "score": self.result.score if self.result else None,
+            "scored": bool(self.result and self.result.scored),
+            "problems": list(self.result.problems) if self.result else [],
+            "self_score": self.self_score,
+            "gap_flagged": self.gap_flag,
+            "updated_by": updated_by,
+            "updated_at": self.row.updated_at if self.row else None,
+            "evidence_required": self.leaf.item.evidence_required,
+            "evidence": [evidence_public(e) for e in self.evidence],
+        }
+
+
+@dataclass
+class CardGroup:
+    key: str
+    title: str
+    max: Decimal | None
+    sheet: str | None
+    items: list[CardItem]
+
+
+@dataclass
+class Card:
+    assessment: Assessment
+    cs: CriteriaSet
+    source: str
+    result: Result
+    groups: list[CardGroup]
+    users: dict[int, str]
+
+    def items(self) -> list[CardItem]:
+        return [ci for g in self.groups for ci in g.items]
+
+    def find(self, code: str) -> CardItem | None:
+        return next((ci for ci in self.items() if ci.code == code), None)
+
+    def updated_by(self, ci: CardItem) -> str | None:
+        if ci.row is None or ci.row.updated_by_id is None:
+            return None
+        return self.users.get(ci.row.updated_by_id)
+
+
+def evidence_public(e: Evidence) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "item_code": e.item_code,
+        "filename": e.filename,
+        "content_type": e.content_type,
+        "size": e.size,
+        "has_thumbnail": e.has_thumbnail,
+        "url": f"/evidence/{e.id}",
+        "thumbnail_url": f"/evidence/{e.id}/thumb" if e.has_thumbnail else None,
+        "uploaded_at": e.uploaded_at,
+    }
+
+
+def live_evidence(session: Session, assessment_id: int, item_code: str | None = None) -> list[Evidence]:
+    stmt = select(Evidence).where(Evidence.assessment_id == assessment_id, col(Evidence.deleted_at).is_(None))
+    if item_code is not None:
+        stmt = stmt.where(Evidence.item_code == item_code)
+    return list(session.exec(stmt.order_by(col(Evidence.id))))
+
+
+def card(session: Session, assessment: Assessment, source: str, only: str | None = None) -> Card:
+    """Everything the scorecard shows for one source ('inspector' or 'self'); `only` limits it to one item."""
+    cs = criteria_of(session, assessment)
+    aid = assessment.id or 0
+    rows = {r.item_code: r for r in entry_rows(session, aid, source)}
+    extras = assessment.extras if source == "inspector" else None
+    result = score(cs, build_entries(list(rows.values()), extras))
+    self_result = None
+    if source == "inspector" and cs.self_assessment:
+        self_rows = entry_rows(session, aid, "self")
+        if self_rows:
+            self_result = score(cs, build_entries(self_rows, None))
+    evidence: dict[str | None, list[Evidence]] = {}
+    for e in live_evidence(session, aid, only):
+        evidence.setdefault(e.item_code, []).append(e)
+    user_ids = {r.updated_by_id for r in rows.values() if r.updated_by_id}
+    users: dict[int, str] = {}
+    if user_ids:
+        stmt = select(User.id, User.display_name).where(col(User.id).in_(user_ids))
+        users = {uid: name for uid, name in session.exec(stmt) if uid is not None}
+    groups: dict[str, CardGroup] = {}
+    for leaf in cs.items():
+        code = leaf.item.code
+        if only is not None and code != only:
+            continue
+        res = result.items.get(code)
+        ci = CardItem(leaf, rows.get(code), res, evidence=evidence.get(code, []))
+        if self_result is not None:
+            sres = self_result.items.get(code)
+            if sres is not None and sres.scored:
+                ci.self_score = sres.score
+                if res is not None and res.scored:
+                    ci.gap = res.score - sres.score
+        if leaf.section == "category" and leaf.category is not None:
+            cat = leaf.category
+            key = f"cat-{cat.code}"
+            title = f"{cat.code} {cat.name}"
+            if leaf.sheet is not None:
+                title = f"{leaf.sheet.name} · {title}"
+            group = groups.setdefault(
+                key, CardGroup(key, title, cat.max, leaf.sheet.code if leaf.sheet else None, [])
+            )
+        elif leaf.section == "bonus":
+            cap = cs.bonus.cap if cs.bonus else None
+            group = groups.setdefault("bonus", CardGroup("bonus", "加分项", cap, None, []))
+        else:
+            cap = cs.penalties.cap if cs.penalties else None
+            group = groups.setdefault("penalty", CardGroup("penalty", "减分项", cap, None, []))
+        group.items.append(ci)
+    return Card(assessment, cs, source, result, list(groups.values()), users)
+
+
+def totals_public(assessment: Assessment, result: Result, source: str) -> dict[str, Any]:
+    """The running total the sticky bar shows (and its JSON twin)."""
+    scored = sum(1 for r in result.items.values() if r.scored)
+    return {
+        "assessment_id": assessment.id,
+        "source": source,
+        "status": assessment.status,
+        "version": assessment.version,
+        "total": result.total,
+        "max_total": result.max_total,
+        "band_stars": result.band_stars,
+        "stars": result.stars,
+        "vetoed": result.vetoed,
+        "designated": result.designated,
+        "items_scored": scored,
+        "items_total": len(result.items),
+        "missing": len([m for m in result.missing if m != "appraisal"]),
+        "appraisal_missing": "appraisal" in result.missing,
+        "complete": result.complete,
+    }

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic_core import to_jsonable_python
+from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, col, select
 
 from app.assessments import scoring
 from app.assessments.models import Assessment, ScoreEntry
-from app.assessments.schemas import ExtrasSave, ItemSave
+from app.assessments.schemas import AssessmentPublic, ExtrasSave, ItemSave
 from app.audit import service as audit
 from app.auth.models import User
 from app.auth.roles import Perm, has_perm
@@ -24,6 +25,8 @@ from app.scoring import Entries, EntriesError, ItemEntry, Result, validate_entry
 
 INSPECTOR_EDITABLE = frozenset({"draft", "self_submitted", "scoring", "returned"})
 LOCKED = frozenset({"reviewed", "publicized", "final"})
+# From publicity on, the official total and stars are public (the branch itself may see them).
+PUBLISHED = frozenset({"publicized", "final"})
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,7 @@ def save_item(
 ) -> tuple[ScoreEntry, Result]:
     """Saves one item's entry if `data.version` matches the stored one; recomputes the totals."""
     cs = scoring.criteria_of(session, assessment)
+    lock(session, assessment)
     _check_item_write(actor, assessment, source, cs.self_assessment)
     if cs.find_item(item_code) is None:
         raise NotFound("该评分标准中没有这个指标")
@@ -157,6 +161,11 @@ def save_item(
         )
     ).first()
     current_version = row.version if row else 0
+    new_json = entry.to_json()
+    if row is not None and _same(row, new_json, data.note):
+        # Nothing changes: a retry of a write that already landed (its answer was lost on the way) or
+        # the same value sent twice. Neither is a conflict, and neither is a new version or audit event.
+        return row, _result_for(session, assessment, cs, source)
     if data.version != current_version:
         current = entry_public(session, row) if row else None
         who = current["updated_by"] if current else None
@@ -165,7 +174,6 @@ def save_item(
             extra={"current": _jsonable(current)},
         )
     old = {"entry": row.entry, "note": row.note} if row else None
-    new_json = entry.to_json()
     if row is None:
         row = ScoreEntry(
             assessment_id=assessment.id or 0,
@@ -207,9 +215,21 @@ def save_item(
     return row, result
 
 
-def save_extras(session: Session, *, actor: Actor, assessment: Assessment, data: ExtrasSave) -> Result:
-    """Saves vetoes, prerequisites, appraisal (inspector while scoring) and designation (county)."""
+def save_extras(
+    session: Session,
+    *,
+    actor: Actor,
+    assessment: Assessment,
+    data: ExtrasSave,
+    base: dict[str, Any] | None = None,
+) -> Result:
+    """Saves vetoes, prerequisites, appraisal (inspector while scoring) and designation (county).
+
+    Stale writes are refused by `data.version` (the assessment's version); a client that sends `base`
+    (the extras it last saw) is refused only when the extras themselves changed since, so workflow
+    transitions that bump the version do not turn an inspector's veto into a false conflict."""
     cs = scoring.criteria_of(session, assessment)
+    lock(session, assessment)
     designation_changed = (data.designation or None) != (assessment.extras or {}).get("designation")
     if designation_changed and not actor.can(Perm.REVIEW):
         raise Forbidden("直接定级只能由县委组织部设定")
@@ -221,8 +241,6 @@ def save_extras(session: Session, *, actor: Actor, assessment: Assessment, data:
         _check_item_write(actor, assessment, "inspector", cs.self_assessment)
     elif designation_changed and assessment.status == "final":
         raise Locked("评定已认定，不能再直接定级")
-    if data.version != assessment.version:
-        raise Conflict("评定记录已被他人修改，请刷新后再改", extra={"current": _jsonable(assessment.extras)})
     obj = {
         "items": {},
         "vetoes": data.vetoes,
@@ -256,6 +274,20 @@ def save_extras(session: Session, *, actor: Actor, assessment: Assessment, data:
         raise ValidationFailed("录入有误", field_errors=errors)
     old = dict(assessment.extras or {})
     new = {k: v for k, v in parsed.to_json().items() if k != "items"}
+    if _same_extras(old, new):
+        # Nothing changes (a retried write that already landed, or the same value twice): no conflict,
+        # no new version, no audit event.
+        return scoring.result_of(session, assessment, cs)
+    stale = (
+        not _same_extras(base, assessment.extras or {})
+        if base is not None
+        else data.version != assessment.version
+    )
+    if stale:
+        raise Conflict(
+            "否决事项、必备条件或评议已被他人修改，您的修改未保存；请查看最新内容后再改",
+            extra={"current": _jsonable(assessment.extras), "version": assessment.version},
+        )
     assessment.extras = new
     assessment.version += 1
     assessment.updated_at = utcnow()
@@ -274,6 +306,30 @@ def save_extras(session: Session, *, actor: Actor, assessment: Assessment, data:
     )
     session.flush()
     return result
+
+
+def lock(session: Session, assessment: Assessment) -> None:
+    """Re-reads the assessment under a row lock (PostgreSQL), so concurrent saves of one assessment
+    queue up and every recompute sees the others' entries. SQLite writers are serialized already."""
+    if session.get_bind().dialect.name == "postgresql" and assessment.id is not None:
+        session.flush()
+        session.refresh(assessment, with_for_update=True)
+
+
+def _same(row: ScoreEntry, entry: dict[str, Any], note: str | None) -> bool:
+    return row.entry == entry and (row.note or None) == (note or None)
+
+
+def _same_extras(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return all(
+        _norm(a.get(k)) == _norm(b.get(k)) for k in ("vetoes", "prerequisites", "appraisal", "designation")
+    )
+
+
+def _result_for(session: Session, assessment: Assessment, cs: Any, source: str) -> Result:
+    if source == "inspector":
+        return scoring.result_of(session, assessment, cs)
+    return scoring.self_result_of(session, assessment, cs)
 
 
 def _norm(value: Any) -> Any:
@@ -326,3 +382,179 @@ def list_for_scope(
     order = {"draft": 0, "self_submitted": 1, "scoring": 2, "returned": 3, "submitted": 4}
     rows.sort(key=lambda ab: (order.get(ab[0].status, 9), ab[1].code))
     return rows
+
+
+# -- the inspector's list and the card's mode --------------------------------------------------
+
+VISIT_ORDER = {"draft": 0, "self_submitted": 0, "returned": 1, "scoring": 2, "submitted": 3}
+
+
+@dataclass(frozen=True)
+class InspectionRow:
+    """A branch of the year's round: its assessment (None = not started) and whether it can start."""
+
+    branch: Branch
+    place: str
+    assessment: Assessment | None
+    can_start: bool = False
+
+    def public(self, *, scores: bool = True) -> dict[str, Any]:
+        """`scores=False` hides an official total that is not public yet (for the branch itself)."""
+        a = self.assessment
+        scores = scores or (a is not None and a.status in PUBLISHED)
+        return {
+            "branch_code": self.branch.code,
+            "branch_name": self.branch.name,
+            "sector": self.branch.sector,
+            "place": self.place,
+            "assessment_id": a.id if a else None,
+            "status": a.status if a else None,
+            "items_scored": a.items_scored if a else 0,
+            "items_total": a.items_total if a else 0,
+            "total": a.total if a and scores else None,
+            "stars": a.stars if a and scores else None,
+            "self_total": a.self_total if a else None,
+            "updated_at": a.updated_at if a else None,
+            "can_start": self.can_start,
+        }
+
+
+def inspection_list(
+    session: Session,
+    *,
+    scope: Scope,
+    year: int,
+    status: str | None = None,
+    q: str | None = None,
+    limit: int = 300,
+) -> tuple[list[InspectionRow], dict[str, int], bool]:
+    """The year's branches in scope with their assessments, not-yet-visited first; counts by status
+    ('none' = not started) and whether the list was cut at `limit`."""
+    from app.regions.models import Region
+
+    joined = and_(col(Assessment.branch_id) == col(Branch.id), col(Assessment.year) == year)
+    conds: list[Any] = [
+        scope.filter(col(Branch.region_path)),
+        or_(col(Branch.status) == "active", col(Assessment.id).is_not(None)),
+    ]
+    if scope.branch_id is not None:
+        conds.append(Branch.id == scope.branch_id)
+    if q and q.strip():
+        needle = q.strip()[:64]
+        conds.append(
+            or_(
+                col(Branch.name).contains(needle, autoescape=True),
+                col(Branch.code).contains(needle, autoescape=True),
+            )
+        )
+    counts: dict[str, int] = {}
+    count_stmt = (
+        select(Assessment.status, func.count())
+        .select_from(Branch)
+        .outerjoin(Assessment, joined)
+        .where(*conds)
+        .group_by(Assessment.status)
+    )
+    for st, n in session.exec(count_stmt):
+        counts[st or "none"] = counts.get(st or "none", 0) + int(n)
+    if status == "none":
+        conds.append(col(Assessment.id).is_(None))
+    elif status:
+        conds.append(Assessment.status == status)
+    whens: list[Any] = [(col(Assessment.id).is_(None), 0)]
+    whens += [(Assessment.status == st, rank) for st, rank in VISIT_ORDER.items()]
+    base = (
+        select(Branch, Assessment, Region.name)
+        .outerjoin(Assessment, joined)
+        .join(Region, col(Region.id) == col(Branch.region_id))
+        .where(*conds)
+    )
+    order = case(*whens, else_=4)
+    rows = list(session.exec(base.order_by(order, col(Branch.code)).limit(limit + 1)))
+    cut = len(rows) > limit
+    published: dict[tuple[str, str], bool] = {}
+    out = []
+    for branch, a, place in rows[:limit]:
+        can_start = False
+        if a is None and branch.status == "active":
+            key = (branch.sector, branch.region_path)
+            if key not in published:
+                published[key] = (
+                    criteria_service.published_for(
+                        session, year=year, sector=branch.sector, region_path=branch.region_path
+                    )
+                    is not None
+                )
+            can_start = published[key]
+        out.append(InspectionRow(branch, place, a, can_start))
+    return out, counts, cut
+
+
+def start(session: Session, *, actor: Actor, branch_code: str, year: int) -> Assessment:
+    """Starts (or opens) a branch's assessment for the year: inspectors, inside their scope."""
+    if not actor.can(Perm.SCORE):
+        raise Forbidden("只有评审员可以开始考评")
+    branch = session.exec(select(Branch).where(Branch.code == branch_code)).first()
+    if branch is None or not actor.scope.contains_path(branch.region_path):
+        raise NotFound("支部不存在或不在您的管辖范围内")
+    if branch.status != "active":
+        raise ValidationFailed("该支部已合并或撤销，不能开始评定")
+    return ensure_for_year(session, branch=branch, year=year, actor=actor.audit)
+
+
+@dataclass(frozen=True)
+class CardMode:
+    """Which entries a user sees on the card and whether they may change them."""
+
+    source: str
+    editable: bool
+    reason: str = ""
+
+
+def card_mode(actor: Actor, assessment: Assessment, cs_self_assessment: bool) -> CardMode:
+    """Branch users work on their self-assessment; everyone else sees (inspectors edit) the scoring."""
+    if actor.role == "branch":
+        if not cs_self_assessment:
+            return CardMode("self", False, "本评分标准不设自评环节")
+        if assessment.status != "draft":
+            return CardMode("self", False, "自评已提交，只能查看")
+        return CardMode("self", actor.scope.branch_id == assessment.branch_id)
+    if not actor.can(Perm.SCORE):
+        return CardMode("inspector", False, "只读查看")
+    if assessment.status in LOCKED:
+        return CardMode("inspector", False, f"评定已{ASSESSMENT_STATUSES[assessment.status]}，分数已锁定")
+    if assessment.status not in INSPECTOR_EDITABLE:
+        return CardMode("inspector", False, f"考评已{ASSESSMENT_STATUSES[assessment.status]}，只能查看")
+    return CardMode("inspector", True)
+
+
+def public(
+    session: Session, a: Assessment, branch: Branch | None = None, *, scores: bool = True
+) -> dict[str, Any]:
+    """The assessment's public shape (AssessmentPublic); `scores=False` blanks an official total and
+    stars that are not public yet (what a branch sees while the township is still scoring)."""
+    branch = branch or session.get(Branch, a.branch_id)
+    out = AssessmentPublic(
+        id=a.id or 0,
+        branch_code=branch.code if branch else "",
+        branch_name=branch.name if branch else "",
+        year=a.year,
+        sector=a.sector,
+        status=a.status,
+        criteria_set_id=a.criteria_set_id,
+        criteria_hash=a.criteria_hash,
+        total=a.total,
+        self_total=a.self_total,
+        band_stars=a.band_stars,
+        stars=a.stars,
+        final_stars=a.final_stars,
+        vetoed=a.vetoed,
+        designated=a.designated,
+        items_scored=a.items_scored,
+        items_total=a.items_total,
+        version=a.version,
+        updated_at=a.updated_at,
+    ).model_dump()
+    if not scores and a.status not in PUBLISHED:
+        out.update(total=None, band_stars=None, stars=None, final_stars=None, vetoed=False, designated=False)
+    return out

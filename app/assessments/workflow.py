@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from app.assessments import scoring
 from app.assessments.models import Assessment, Evidence, Objection, Publicity
-from app.assessments.service import LOCKED, Actor, transition_record
+from app.assessments.service import LOCKED, Actor, lock, transition_record
 from app.auth.roles import Perm
 from app.criteria.models import CriteriaSetRecord
 from app.db_types import utcnow
@@ -39,6 +39,7 @@ def self_submit(session: Session, *, actor: Actor, a: Assessment, version: int |
     """The branch secretary submits the self-assessment."""
     if not actor.can(Perm.SELF_ASSESS) or actor.scope.branch_id != a.branch_id:
         raise Forbidden("只有本支部书记可以提交自评")
+    lock(session, a)
     _state(a, {"draft"}, "提交自评")
     _version(a, version)
     transition_record(session, actor, a, "self_submitted", reason=None)
@@ -50,6 +51,8 @@ def submission_problems(session: Session, a: Assessment) -> list[str]:
     result = scoring.result_of(session, a, cs)
     problems = []
     names = {leaf.item.code: leaf.item.name for leaf in cs.items()}
+    if cs.appraisal is not None:
+        names["appraisal"] = cs.appraisal.name
     for code in result.missing:
         problems.append(f"“{names.get(code, code)}”尚未评分")
     for code, item in result.items.items():
@@ -63,7 +66,10 @@ def submission_problems(session: Session, a: Assessment) -> list[str]:
         )
     )
     for leaf in cs.items():
-        if leaf.item.evidence_required and leaf.item.code not in with_evidence:
+        if (
+            scoring.needs_evidence(leaf, result.items.get(leaf.item.code))
+            and leaf.item.code not in with_evidence
+        ):
             problems.append(f"“{leaf.item.name}”须上传佐证材料")
     problems.extend(result.problems)
     return problems
@@ -72,6 +78,7 @@ def submission_problems(session: Session, a: Assessment) -> list[str]:
 def submit(session: Session, *, actor: Actor, a: Assessment, version: int | None = None) -> None:
     """The inspector submits a complete scoring for review."""
     _need(actor, Perm.SCORE, "只有评审员可以提交考评")
+    lock(session, a)
     _state(a, {"scoring", "returned"}, "提交考评")
     _version(a, version)
     problems = submission_problems(session, a)
@@ -306,7 +313,7 @@ def finalize_rows(session: Session, *, actor: Actor, rows: list[Assessment]) -> 
         codes = dict(
             session.exec(
                 select(Branch.id, Branch.code).where(col(Branch.id).in_([p.branch_id for p in pool]))
-            )
+            ).all()  # a Result has .keys() (its columns): dict() would take it for a mapping
         )
         results = {p.id: scoring.result_of(session, p, cs) for p in pool}
         decisions = apply_quotas(cs, [QuotaCandidate(codes[p.branch_id], results[p.id]) for p in pool])
