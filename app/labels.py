@@ -63,6 +63,50 @@ STARS: dict[int, str] = {
 }
 
 
+AUDIT_ACTIONS: dict[str, str] = {
+    "assessment.create": "开始评定",
+    "assessment.transition": "状态变更",
+    "score.inspector": "考评打分",
+    "score.self": "自评打分",
+    "score.extras": "否决/必备条件/评议",
+    "evidence.add": "上传佐证材料",
+    "evidence.delete": "删除佐证材料",
+    "objection.record": "登记异议",
+    "objection.resolve": "处理异议",
+    "user.login": "登录",
+    "user.locked": "账号锁定",
+    "user.create": "新建用户",
+    "token.create": "新建令牌",
+    "token.revoke": "吊销令牌",
+    "criteria.create": "新建评分标准",
+    "criteria.publish": "发布评分标准",
+}
+
+
 def label(mapping: dict, key: object, default: str = "") -> str:
     """Chinese label for an enum value (the value itself when unknown)."""
     return str(mapping.get(key, default or key))  # type: ignore[call-overload]
+
+
+BRANCH_FIELDS: dict[str, str] = {
+    "code": "支部编码",
+    "name": "支部名称",
+    "sector": "领域",
+    "region_code": "所在区划代码",
+    "secretary_name": "书记姓名",
+    "secretary_phone": "书记电话",
+    "member_count": "党员人数",
+    "founded_on": "成立日期",
+    "status": "状态",
+    "merged_into": "并入支部",
+    "dissolved_on": "撤销日期",
+    "status_reason": "原因",
+    "version": "版本",
+}
+
+BRANCH_ACTIONS: dict[str, str] = {
+    "branch.create": "新建",
+    "branch.update": "修改",
+    "branch.dissolve": "撤销",
+    "branch.merge": "合并",
+}

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 
+from app import labels
 from app.assessments import evidence as evidence_service
 from app.assessments import scoring, service, workflow
 from app.assessments.models import Assessment
@@ -27,18 +28,6 @@ router = APIRouter(tags=["考评"])
 AssessmentId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 ItemCode = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$")]
 EvidenceId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-# Audit action labels shown on the trail (TODO(lead): move to app/labels.py as AUDIT_ACTIONS).
-AUDIT_ACTIONS = {
-    "assessment.create": "开始评定",
-    "assessment.transition": "状态变更",
-    "score.inspector": "考评打分",
-    "score.self": "自评打分",
-    "score.extras": "否决/必备条件/评议",
-    "evidence.add": "上传佐证材料",
-    "evidence.delete": "删除佐证材料",
-    "objection.record": "登记异议",
-    "objection.resolve": "处理异议",
-}
 
 
 class ExtrasIn(ExtrasSave):
@@ -396,7 +385,7 @@ def _audit_row(cs: Any, names: dict[str, str], e: Any) -> dict[str, Any]:
         "at": e.at,
         "actor": e.actor_label,
         "action": e.action,
-        "action_label": AUDIT_ACTIONS.get(e.action, e.action),
+        "action_label": labels.AUDIT_ACTIONS.get(e.action, e.action),
         "item_code": e.item_code,
         "item_name": names.get(e.item_code or "", ""),
         "old": old,

@@ -27,3 +27,13 @@ def healthz(db: SessionDep) -> Response:
 def home(request: Request, principal: CurrentPrincipal) -> Response:
     """The start page for the signed-in user."""
     return render(request, "home.html", {})
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico regardless of the <link>: answer with the SVG icon."""
+    from fastapi.responses import FileResponse
+
+    from app.web.templating import STATIC_DIR
+
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
