@@ -79,8 +79,23 @@ def recompute(session: Session, assessment: Assessment, cs: CriteriaSet | None =
     assessment.items_total = len(result.items)
     assessment.items_scored = min(scored, len(result.items))
     assessment.explanation = result.to_json()["explanation"]
+    _weak_cap(session, assessment)
     session.add(assessment)
     return result
+
+
+def _weak_cap(session: Session, assessment: Assessment) -> None:
+    """The three-star block of a weak-branch listing (app.dynamic) caps the provisional stars, with a step
+    in the explanation. Not audited here: it is re-applied on every recompute; finalize audits it."""
+    from app.dynamic.weak_cap import STEP_KIND, weak_star_cap
+
+    cap, why = weak_star_cap(session, branch_id=assessment.branch_id, year=assessment.year)
+    if cap is not None and assessment.stars is not None and assessment.stars > cap:
+        assessment.stars = cap
+        assessment.explanation = [
+            *assessment.explanation,
+            {"kind": STEP_KIND, "code": None, "text": why, "value": str(cap)},
+        ]
 
 
 def recompute_self(session: Session, assessment: Assessment, cs: CriteriaSet | None = None) -> Result:

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from app.assessments import scoring
 from app.assessments.models import Assessment, Evidence, Objection, Publicity
 from app.assessments.service import LOCKED, Actor, lock, transition_record
+from app.audit import service as audit
 from app.auth.roles import Perm
 from app.criteria.models import CriteriaSetRecord
 from app.db_types import utcnow
@@ -284,6 +285,12 @@ def quota_group_key(cs_record: CriteriaSetRecord, quota_scope: str, region_path:
     return cs_record.id or 0, "/" + "/".join(parts[:depth]) + "/"
 
 
+def apply_weak_cap(session: Session, a: Assessment, *, actor: audit.Actor) -> bool:
+    from app.dynamic.weak_cap import apply_weak_cap as _apply
+
+    return _apply(session, a, actor=actor)
+
+
 def finalize_rows(session: Session, *, actor: Actor, rows: list[Assessment]) -> None:
     """Applies quotas and freezes stars for these assessments (grouped by set and quota scope).
 
@@ -324,5 +331,6 @@ def finalize_rows(session: Session, *, actor: Actor, rows: list[Assessment]) -> 
             d = decisions[codes[p.branch_id]]
             p.final_stars = d.stars
             p.quota_explanation = list(d.explanation)
+            apply_weak_cap(session, p, actor=actor.audit)
             p.finalized_at = utcnow()
             transition_record(session, actor, p, "final", reason="认定星级")

@@ -64,12 +64,12 @@ def test_listing_caps_open_assessment_and_lifting_restores_it(session: Session, 
     assert a.stars == 2  # capped at once on listing
     session.commit()
 
-    # The scoring recompute path: the engine says four again, the hook caps it.
+    # The scoring recompute path applies the block itself (the engine alone would say four).
     from app.assessments import scoring
 
     scoring.recompute(session, a)
-    assert a.stars == 4
-    assert dynamic_service.apply_weak_cap(session, a) is True and a.stars == 2
+    assert a.band_stars == 4 and a.stars == 2
+    assert dynamic_service.apply_weak_cap(session, a) is False and a.stars == 2
 
     rectification.lift(
         session,
