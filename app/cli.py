@@ -90,6 +90,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     branch_commands.add_parsers(sub)  # import / export of regions and branches
 
+    crit = sub.add_parser("criteria", help="评分标准").add_subparsers(dest="action", required=True)
+    ci = crit.add_parser("import", help="导入评分标准文档（YAML/JSON）为草稿")
+    ci.add_argument("file", help="YAML 或 JSON 文件")
+    ci.add_argument("--region", required=True, help="发布单位的区划代码（省、市或县）")
+    ci.add_argument("--publish", action="store_true", help="导入后立即发布")
+    ce = crit.add_parser("export", help="导出评分标准文档")
+    ce.add_argument("id", type=int, help="评分标准编号")
+    ce.add_argument("-o", "--output", required=True, help="输出文件（.json 为 JSON，其余为 YAML）")
+
     bk = sub.add_parser("backup", help="在线备份 SQLite 数据库与佐证材料")
     bk.add_argument("-o", "--output", help="备份根目录（默认 data/backups）")
     rs = sub.add_parser("restore", help="从备份恢复（请先停止服务）")
@@ -145,6 +154,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from app.branches import commands as branch_commands
 
         return branch_commands.run(args)
+    elif args.cmd == "criteria":
+        return _criteria(args)
     elif args.cmd in ("backup", "restore"):
         return _backup(args)
     elif args.cmd == "serve":
@@ -179,6 +190,40 @@ def _token(args: argparse.Namespace) -> None:
         else:
             service.revoke_token(session, token_id=args.id)
             print(f"令牌 #{args.id} 已吊销。")
+
+
+def _criteria(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.audit.service import Actor
+    from app.criteria import service
+    from app.db import session_scope
+
+    actor = Actor(id=None, label="命令行")
+    try:
+        with session_scope() as session:
+            if args.action == "import":
+                text = Path(args.file).read_text(encoding="utf-8-sig")
+                region = service.issuer_by_code(session, code=args.region)
+                record = service.import_text(session, text=text, region=region, actor=actor)
+                if args.publish:
+                    service.publish(session, record=record, actor=actor)
+                state = f"已发布，内容指纹 {record.content_hash}" if args.publish else "草稿"
+                print(
+                    f"已导入评分标准 #{record.id}：{record.title}（{record.year} 年度，第 {record.revision} 版，{state}）"
+                )
+            else:
+                record = service.get(session, criteria_set_id=args.id)
+                out = Path(args.output)
+                json_out = out.suffix.lower() == ".json"
+                out.write_text(
+                    service.export_json(record) if json_out else service.export_yaml(record), encoding="utf-8"
+                )
+                print(f"已导出评分标准 #{record.id} 到 {out}")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"错误：无法读写文件（{exc}）", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _backup(args: argparse.Namespace) -> int:
