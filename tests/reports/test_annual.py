@@ -1,0 +1,257 @@
+"""The annual report: numbers against the rankings service and direct SQL, the draft watermark, the links to
+the views behind each figure, PDF (text, fonts, page numbers, file name) and XLSX read back."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from openpyxl import load_workbook
+from sqlalchemy import case, func, select
+from sqlmodel import Session, col
+
+from app.assessments.models import Assessment
+from app.auth.scope import Scope
+from app.rankings import comparisons
+from app.rankings import service as rankings
+from app.regions.models import Region
+from tests.reports.conftest import Pdf, download_name, flat, pdf_fonts, pdf_pages
+
+COMPLETED = ("submitted", "reviewed", "publicized", "final")
+HEADINGS = [
+    "一、总体情况",
+    "二、星级分布（按领域）",
+    "三、星级分布（按乡镇/街道）",
+    "五、星级变动情况",
+    "六、比例控制执行情况",
+    "七、一票否决与直接定级",
+    "八、示范点选树",
+    "九、需整顿提升的党支部",
+    "十、失分较多的指标",
+    "附件：",
+]
+
+
+def _sql_figures(rdb: Session, code: str, year: int) -> tuple[int, dict[int, int], int]:
+    """(assessments, shown-star distribution of the completed ones, completed) straight from the table."""
+    path = f"%/{code}/%"
+    a: object = Assessment
+    shown = case(
+        (col(Assessment.status) == "final", col(Assessment.final_stars)), else_=col(Assessment.stars)
+    )
+    total = rdb.execute(
+        select(func.count()).where(Assessment.year == year, col(Assessment.region_path).like(path))
+    ).scalar_one()
+    rows = rdb.execute(
+        select(shown, func.count())
+        .select_from(a)  # type: ignore[arg-type]
+        .where(
+            Assessment.year == year,
+            col(Assessment.region_path).like(path),
+            col(Assessment.status).in_(COMPLETED),
+        )
+        .group_by(shown)
+    ).all()
+    dist = {int(s): int(n) for s, n in rows if s is not None}
+    return int(total), dist, sum(int(n) for _s, n in rows)
+
+
+def _city_scope(rdb: Session) -> Scope:
+    city = rdb.execute(select(Region).where(col(Region.code) == "9901")).scalars().one()
+    return Scope(region_id=city.id or 0, region_path=city.path, region_name=city.name)
+
+
+def test_summary_matches_sql_and_rankings_service(login, rdb: Session) -> None:  # type: ignore[no-untyped-def]
+    c = login("county_qs")
+    r = c.json("/reports/annual?year=2026&region=990102")
+    assert r.status_code == 200
+    data = r.json()
+    total, dist, completed = _sql_figures(rdb, "990102", 2026)
+    s = data["summary"]
+    assert s["assessments"] == total == 185
+    assert s["rated"] == completed and s["not_rated"] == total - completed
+    assert {int(k): v for k, v in s["distribution"].items() if v} == dist
+    assert data["draft"] is True and data["not_final"] == total
+    scope = _city_scope(rdb)
+    region = rankings.resolve_region(rdb, scope=scope, code="990102")
+    overall = comparisons.compare_children(rdb, scope=scope, year=2026, region=region, sector=None).overall
+    assert s["upgrades"] == overall.upgrades and s["downgrades"] == overall.downgrades
+    assert s["share_3plus"] == overall.share_3plus
+    assert data["ranked_count"] == completed == sum(len(x["rows"]) for x in data["ranking"])
+    assert data["five_star_count"] == dist.get(5, 0)
+    assert sum(len(g["rows"]) for g in data["five_star"]) == dist.get(5, 0)
+    # every branch below three stars, vetoed or down two years running is on the rectification list
+    below = sum(n for stars, n in dist.items() if stars < 3)
+    assert len(data["rectification"]) >= below
+    kinds = {c["kind"] for c in data["changes"]}
+    assert len(data["changes"]) == s["upgrades"] + s["downgrades"] and kinds <= {"up", "down", "withdrawn"}
+    assert all(c["causes"] for c in data["changes"])
+    # the sector and township tables add up to the summary
+    assert sum(g["completed"] for g in data["by_sector"]) == completed
+    assert sum(g["completed"] for g in data["by_child"]) == completed
+
+
+def test_page_has_every_section_the_watermark_and_links(login) -> None:  # type: ignore[no-untyped-def]
+    c = login("county_qs")
+    r = c.get("/reports/annual?year=2026&region=990102")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    html = r.text
+    for heading in HEADINGS:
+        assert heading in html, heading
+    assert "草稿 · 未定稿" in html and 'class="rp-watermark"' in html
+    assert 'data-draft="true"' in html
+    for link in (
+        "/rankings/compare?year=2026&amp;region=990102",
+        "/rankings?year=2026&amp;region=990102&amp;sector=all&amp;stars=5",
+        "/rankings/heatmap?year=2026&amp;region=990102&amp;by=sector",
+        "/rankings/quotas?year=2026&amp;region=990102",
+        "/rankings/years?region=990102&amp;a=2025&amp;b=2026",
+        "/rankings/branches/",
+    ):
+        assert link in html, link
+    assert "<svg" in html and 'font-family=\'"Noto Sans CJK SC"' in html
+    assert "<script>" not in html and " style=" not in html.split("<svg", 1)[0]  # CSP: nothing inline
+    assert "/static/report.css" in html and "/reports/annual.pdf?year=2026&amp;region=990102" in html
+
+
+def test_final_scopes_have_no_watermark(login) -> None:  # type: ignore[no-untyped-def]
+    c = login("city_viewer")
+    for query in ("year=2026&region=990106", "year=2025&region=990102"):
+        data = c.json(f"/reports/annual?{query}").json()
+        assert data["draft"] is False and data["not_final"] == 0
+        assert data["summary"]["final"] == data["summary"]["rated"] == data["summary"]["assessments"]
+        html = c.get(f"/reports/annual?{query}").text
+        assert "草稿" not in html and "rp-watermark" not in html and 'data-draft="false"' in html
+        assert "拟命名五星级党支部名单" in html
+
+
+def test_quotas_are_met_once_final(login) -> None:  # type: ignore[no-untyped-def]
+    data = login("city_viewer").json("/reports/annual?year=2026&region=990106").json()
+    lines = [q for q in data["quotas"] if q["kind"]]
+    assert lines and all(q["all_final"] and q["complies"] for q in lines)
+    assert any(q["before_quota"] > q["shown"] for q in lines)  # the quota moved branches down
+    draft = login("county_qs").json("/reports/annual?year=2026&region=990102").json()
+    assert any(q["complies"] is False and "认定时" in q["note"] for q in draft["quotas"] if q["kind"])
+
+
+def test_draft_pdf(qs_pdf: Pdf) -> None:
+    text, report = qs_pdf.text, qs_pdf.report
+    assert qs_pdf.name == "青山县2026年度星级党支部评定结果.pdf"
+    assert "青山县2026年度星级党支部评定结果" in text and "中共青山县委组织部" in text
+    for heading in HEADINGS:
+        assert flat(heading) in text, heading
+    assert "草稿·未定稿" in text
+    s = report["summary"]
+    assert f"共有{s['assessments']}个党支部参加星级评定，已完成考评{s['rated']}个" in text
+    assert f"五星{s['distribution']['5']}个" in text
+    pages = pdf_pages(qs_pdf.body)
+    assert pages >= 3
+    assert f"第1页/共{pages}页" in text and f"第{pages}页/共{pages}页" in text
+    fonts = pdf_fonts(qs_pdf.body)
+    cjk = [line for line in fonts.splitlines() if "CJK-SC" in line.replace(" ", "-")]
+    assert cjk, fonts
+    assert all(" yes " in line for line in cjk)  # embedded
+    assert "JP" not in fonts and "MS-" not in fonts  # Simplified Chinese glyphs, no fallback fonts
+    # the appendix lists every ranked branch: the table header repeats on every page of a long table
+    assert text.count("名次") > len(report["ranking"])
+    first = report["ranking"][0]["rows"][0]
+    assert flat(first["branch_name"]) in text
+
+
+def test_final_pdf(ty_pdf: Pdf) -> None:
+    text, report = ty_pdf.text, ty_pdf.report
+    assert ty_pdf.name == "桃源县2026年度星级党支部评定结果.pdf"
+    assert "草稿" not in text and "未定稿" not in text
+    assert "拟命名五星级党支部名单" in text
+    assert f"共{report['five_star_count']}个" in text
+    for group in report["five_star"]:
+        for line in group["rows"]:
+            assert flat(line["branch_name"]) in text
+    assert "NotoSerifCJK" in pdf_fonts(ty_pdf.body).replace("-", "")
+
+
+def test_xlsx_sheets_match_the_report(login) -> None:  # type: ignore[no-untyped-def]
+    c = login("county_qs")
+    query = "year=2026&region=990102"
+    data = c.json(f"/reports/annual?{query}").json()
+    r = c.get(f"/reports/annual.xlsx?{query}")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert download_name(r) == "青山县2026年度星级党支部评定结果.xlsx"
+    wb = load_workbook(io.BytesIO(r.content))
+    assert wb.sheetnames == [
+        "概况",
+        "星级分布（按领域）",
+        "星级分布（按乡镇-街道）",
+        "五星支部名单",
+        "星级变动",
+        "年度内摘星降星",
+        "比例控制",
+        "一票否决与直接定级",
+        "示范点",
+        "整顿提升名单",
+        "失分指标（按领域）",
+        "失分指标（按乡镇）",
+        "全部排名",
+    ]
+    assert all(len(name) <= 31 for name in wb.sheetnames)
+    for ws in wb.worksheets:
+        assert ws.freeze_panes == "A2", ws.title
+        assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:"), ws.title
+
+    def rows(name: str) -> list[tuple]:
+        return list(wb[name].iter_rows(values_only=True))
+
+    summary = {row[0]: row for row in rows("概况")[1:]}
+    assert summary["已完成考评（计入统计）"][1] == data["summary"]["rated"]
+    assert summary["五星"][1] == data["summary"]["distribution"]["5"]
+    assert any(str(k).startswith("报告状态：草稿") for k in summary)
+    ranking = rows("全部排名")
+    assert ranking[0][:4] == ("领域", "领域内名次", "支部编码", "支部名称")
+    assert len(ranking) - 1 == data["ranked_count"]
+    assert len(rows("五星支部名单")) - 1 == data["five_star_count"]
+    assert len(rows("星级变动")) - 1 == len(data["changes"])
+    assert len(rows("整顿提升名单")) - 1 == len(data["rectification"])
+    assert len(rows("比例控制")) - 1 == len(data["quotas"])
+    assert len(rows("星级分布（按领域）")) - 1 == len(data["by_sector"]) + 1  # + 合计
+    assert len(rows("失分指标（按乡镇）")) - 1 == sum(len(t["rows"]) for t in data["losses_by_child"])
+    codes = [row[2] for row in ranking[1:]]
+    assert codes == [row["branch_code"] for sr in data["ranking"] for row in sr["rows"]]
+
+
+def test_final_xlsx_says_final(login) -> None:  # type: ignore[no-untyped-def]
+    r = login("admin").get("/reports/annual.xlsx?year=2025&region=990103")
+    wb = load_workbook(io.BytesIO(r.content))
+    states = [row[0] for row in wb["概况"].iter_rows(values_only=True) if str(row[0]).startswith("报告状态")]
+    assert states == ["报告状态：定稿：全部认定"]
+
+
+def test_scope_and_roles(login) -> None:  # type: ignore[no-untyped-def]
+    qs = login("county_qs")
+    for url in (
+        "/reports/annual?year=2026&region=990103",
+        "/reports/annual.pdf?year=2026&region=990103",
+        "/reports/annual.xlsx?year=2026&region=990103",
+        "/reports/annual?year=2026&region=9901",
+    ):
+        assert qs.get(url, follow_redirects=False).status_code == 404, url
+    # own county by default
+    assert "青山县2026年度星级党支部评定结果" in qs.get("/reports/annual?year=2026").text
+    # a township is not a report region
+    assert qs.get("/reports/annual?year=2026&region=990102001").status_code == 422
+    # inspectors and branch secretaries: 403 everywhere, even inside their own township
+    insp = login("inspector_qs1")
+    for url in ("/reports/annual", "/reports/annual?region=990102", "/reports/annual.pdf?region=990102"):
+        assert insp.get(url, follow_redirects=False).status_code == 403, url
+    assert login("branch_qs1").get("/reports/annual").status_code == 403
+    # the nav link shows for readers only
+    assert 'href="/reports/annual"' in qs.get("/").text
+    assert 'href="/reports/annual"' not in insp.get("/").text
+
+
+def test_city_report_runs_as_a_job(login) -> None:  # type: ignore[no-untyped-def]
+    admin = login("admin")
+    r = admin.get("/reports/annual?year=2026&region=9901")
+    assert r.status_code == 200 and "需在后台生成" in r.text
+    assert re.search(r'hx-post="/reports/jobs"', r.text)
+    d = admin.get("/reports/annual.pdf?year=2026&region=9901", follow_redirects=False)
+    assert d.status_code == 303 and d.headers["location"].startswith("/reports/annual?year=2026&region=9901")
