@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -31,12 +33,22 @@ ROUTERS = (
 )
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Report jobs interrupted by a crash are marked failed, waiting ones re-queued, the worker started.
+    from app.reports import jobs
+
+    jobs.startup()
+    yield
+
+
 def create_app() -> FastAPI:
     """Builds the application (pages, fragments, JSON and the /api/v1 contract)."""
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = FastAPI(
         title="星级党支部评定",
+        lifespan=_lifespan,
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
