@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel import Session, col, func, or_, select
 
-from app.assessments import scoring, workflow
+from app.assessments import quotas, scoring, workflow
 from app.assessments import service as assessments_service
 from app.assessments.models import Assessment, Objection, Publicity
 from app.audit import service as audit
@@ -25,7 +25,6 @@ from app.criteria.models import CriteriaSetRecord
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.labels import ASSESSMENT_STATUSES
 from app.regions.models import Region
-from app.scoring import QuotaCandidate, apply_quotas
 
 Status = Literal[
     "draft", "self_submitted", "scoring", "submitted", "returned", "reviewed", "publicized", "final"
@@ -435,48 +434,27 @@ def finalize_preview(session: Session, *, scope: Scope, region: Region, year: in
             .order_by(col(Assessment.id))
         ).all()
     )
-    groups: dict[tuple[int, str], list[Assessment]] = defaultdict(list)
-    records: dict[int, CriteriaSetRecord] = {}
-    for a in rows:
-        rec = records.setdefault(a.criteria_set_id, session.get(CriteriaSetRecord, a.criteria_set_id))  # type: ignore[arg-type]
-        cs = scoring.criteria_of(session, a)
-        quota_scope = cs.quotas.scope if cs.quotas else "county"
-        groups[workflow.quota_group_key(rec, quota_scope, a.region_path)].append(a)
     out: list[QuotaGroup] = []
     decisions: dict[int, int] = {}
     seen: list[tuple[int, int]] = []
-    for (set_id, prefix), members in sorted(groups.items()):
-        pool = list(
-            session.exec(
-                select(Assessment, Branch)
-                .join(Branch, col(Branch.id) == Assessment.branch_id)
-                .where(
-                    Assessment.criteria_set_id == set_id,
-                    col(Assessment.status).in_(("publicized", "final")),
-                    col(Assessment.region_path).startswith(prefix, autoescape=True),
-                    Assessment.year == year,
-                )
-            ).all()
-        )
-        cs = scoring.criteria_of(session, members[0])
-        results = _results(session, cs, [a for a, _ in pool])
-        made = apply_quotas(cs, [QuotaCandidate(b.code, results[a.id]) for a, b in pool])
-        member_ids = {m.id for m in members}
-        scope_region = session.exec(select(Region).where(Region.path == prefix)).first()
+    for outcome in quotas.outcomes(session, rows):
+        cs = outcome.cs
+        member_ids = {m.id for m in outcome.members}
+        scope_region = session.exec(select(Region).where(Region.path == outcome.prefix)).first()
         group = QuotaGroup(
-            set_title=records[set_id].title,
-            scope_name=scope_region.name if scope_region else prefix,
-            pool=len(pool),
-            members=len(members),
+            set_title=outcome.record.title,
+            scope_name=scope_region.name if scope_region else outcome.prefix,
+            pool=len(outcome.pool),
+            members=len(outcome.members),
             rules=[
                 _rule_text(r.stars, r.max_share, r.min_share) for r in (cs.quotas.rules if cs.quotas else ())
             ],
         )
-        for a, b in sorted(pool, key=lambda ab: ab[1].code):
+        for a, b in outcome.pool:
             seen.append((a.id or 0, a.version))
             if a.id not in member_ids:
                 continue
-            d = made[b.code]
+            d = outcome.decisions[b.code]
             decisions[a.id or 0] = d.stars
             group.before[d.before] = group.before.get(d.before, 0) + 1
             group.after[d.stars] = group.after.get(d.stars, 0) + 1
@@ -488,22 +466,6 @@ def finalize_preview(session: Session, *, scope: Scope, region: Region, year: in
     blockers = _blockers(session, rows)
     digest = hashlib.sha256(repr(sorted(seen)).encode()).hexdigest()[:16]
     return FinalizePreview(region, year, len(rows), out, decisions, blockers, digest)
-
-
-def _results(session: Session, cs: Any, rows: list[Assessment]) -> dict[int | None, Any]:
-    """scoring.result_of for many assessments, with their inspector entries loaded in one query."""
-    from app.assessments.models import ScoreEntry
-    from app.scoring import score
-
-    entries: dict[int, list[ScoreEntry]] = defaultdict(list)
-    ids = [a.id for a in rows]
-    for start in range(0, len(ids), 500):
-        stmt = select(ScoreEntry).where(
-            col(ScoreEntry.assessment_id).in_(ids[start : start + 500]), ScoreEntry.source == "inspector"
-        )
-        for row in session.exec(stmt).all():
-            entries[row.assessment_id].append(row)
-    return {a.id: score(cs, scoring.build_entries(entries[a.id or 0], a.extras)) for a in rows}
 
 
 def _rule_text(stars: int, max_share: Decimal | None, min_share: Decimal | None) -> str:

@@ -118,6 +118,19 @@ def result_of(session: Session, assessment: Assessment, cs: CriteriaSet | None =
     return score(cs, build_entries(entry_rows(session, assessment.id or 0, "inspector"), assessment.extras))
 
 
+def results_for(session: Session, cs: CriteriaSet, rows: list[Assessment]) -> dict[int, Result]:
+    """`result_of` for many assessments under one set, their inspector entries loaded in few queries."""
+    by_assessment: dict[int, list[ScoreEntry]] = {a.id or 0: [] for a in rows}
+    ids = list(by_assessment)
+    for start in range(0, len(ids), 500):
+        stmt = select(ScoreEntry).where(
+            col(ScoreEntry.assessment_id).in_(ids[start : start + 500]), ScoreEntry.source == "inspector"
+        )
+        for row in session.exec(stmt):
+            by_assessment[row.assessment_id].append(row)
+    return {a.id or 0: score(cs, build_entries(by_assessment[a.id or 0], a.extras)) for a in rows}
+
+
 def self_result_of(session: Session, assessment: Assessment, cs: CriteriaSet | None = None) -> Result:
     """The engine's result for the branch's self-assessment (not persisted)."""
     cs = cs or criteria_of(session, assessment)

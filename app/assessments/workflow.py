@@ -3,12 +3,11 @@ with returns, objections and audited reopens. Each transition checks role, scope
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, timedelta
 
 from sqlmodel import Session, col, select
 
-from app.assessments import scoring
+from app.assessments import quotas, scoring
 from app.assessments.models import Assessment, Evidence, Objection, Publicity
 from app.assessments.service import LOCKED, Actor, lock, transition_record
 from app.audit import service as audit
@@ -18,7 +17,6 @@ from app.db_types import utcnow
 from app.errors import Conflict, Forbidden, ValidationFailed
 from app.labels import ASSESSMENT_STATUSES
 from app.regions.models import Region
-from app.scoring import QuotaCandidate, apply_quotas
 
 
 def _need(actor: Actor, perm: Perm, message: str) -> None:
@@ -279,10 +277,8 @@ def finalize(session: Session, *, actor: Actor, region: Region, year: int, force
 
 
 def quota_group_key(cs_record: CriteriaSetRecord, quota_scope: str, region_path: str) -> tuple[int, str]:
-    """Quotas apply per criteria set within the set's quota scope (city / county / township prefix)."""
-    depth = {"city": 2, "county": 3, "township": 4}[quota_scope]
-    parts = region_path.strip("/").split("/")
-    return cs_record.id or 0, "/" + "/".join(parts[:depth]) + "/"
+    """Quotas apply per criteria set within the set's quota scope (see app.assessments.quotas)."""
+    return quotas.group_key(cs_record, quota_scope, region_path)
 
 
 def apply_weak_cap(session: Session, a: Assessment, *, actor: audit.Actor) -> bool:
@@ -292,43 +288,12 @@ def apply_weak_cap(session: Session, a: Assessment, *, actor: audit.Actor) -> bo
 
 
 def finalize_rows(session: Session, *, actor: Actor, rows: list[Assessment]) -> None:
-    """Applies quotas and freezes stars for these assessments (grouped by set and quota scope).
-
-    The quota pool is every assessment of the year in that scope under that set that is publicized or
-    final, so a county finalized township by township gets the same result as in one go."""
-    groups: dict[tuple[int, str], list[Assessment]] = defaultdict(list)
-    records: dict[int, CriteriaSetRecord] = {}
-    for a in rows:
-        rec = records.setdefault(a.criteria_set_id, session.get(CriteriaSetRecord, a.criteria_set_id))  # type: ignore[arg-type]
-        cs = scoring.criteria_of(session, a)
-        scope = cs.quotas.scope if cs.quotas else "county"
-        groups[quota_group_key(rec, scope, a.region_path)].append(a)
-    for (set_id, prefix), members in groups.items():
-        pool = list(
-            session.exec(
-                select(Assessment).where(
-                    Assessment.criteria_set_id == set_id,
-                    col(Assessment.status).in_(("publicized", "final")),
-                    col(Assessment.region_path).startswith(prefix, autoescape=True),
-                    Assessment.year == members[0].year,
-                )
-            )
-        )
-        cs = scoring.criteria_of(session, members[0])
-        from app.branches.models import Branch
-
-        codes = dict(
-            session.exec(
-                select(Branch.id, Branch.code).where(col(Branch.id).in_([p.branch_id for p in pool]))
-            ).all()  # a Result has .keys() (its columns): dict() would take it for a mapping
-        )
-        results = {p.id: scoring.result_of(session, p, cs) for p in pool}
-        decisions = apply_quotas(cs, [QuotaCandidate(codes[p.branch_id], results[p.id]) for p in pool])
-        member_ids = {m.id for m in members}
-        for p in pool:
-            if p.id not in member_ids:
-                continue
-            d = decisions[codes[p.branch_id]]
+    """Applies quotas and freezes stars for these assessments (grouped by set and quota scope; the
+    pool is every publicized or final assessment of the group, see app.assessments.quotas)."""
+    for group in quotas.outcomes(session, rows):
+        codes = {a.id: b.code for a, b in group.pool}
+        for p in group.members:
+            d = group.decisions[codes[p.id]]
             p.final_stars = d.stars
             p.quota_explanation = list(d.explanation)
             apply_weak_cap(session, p, actor=actor.audit)

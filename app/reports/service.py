@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from app.assessments import quotas as assessment_quotas
 from app.assessments import review_service
 from app.assessments.models import Assessment, Publicity
 from app.auth.scope import Scope
@@ -699,8 +700,10 @@ def notice(
     pairs = review_service.publicity_entries(session, publicity=pub)
     places = _Places(session, region, (b.region_path for _a, b in pairs))
     groups: dict[int, list[NoticeRow]] = defaultdict(list)
+    # Proposed stars are what finalisation would write now: after quotas and the weak-branch block.
+    proposed = assessment_quotas.proposed_stars(session, [a for a, _b in pairs if a.final_stars is None])
     for a, b in pairs:
-        stars = a.final_stars if a.final_stars is not None else a.stars
+        stars = a.final_stars if a.final_stars is not None else proposed.get(a.id or 0, a.stars)
         groups[stars if stars is not None else 0].append(
             NoticeRow(
                 branch_code=b.code,
