@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.auth.deps import csrf_guard
 from app.config import get_settings
@@ -38,7 +39,10 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # Report jobs interrupted by a crash are marked failed, waiting ones re-queued, the worker started.
     from app.reports import jobs
 
-    jobs.startup()
+    try:
+        jobs.startup()
+    except SQLAlchemyError:  # e.g. not migrated yet; the job routes start the worker on first use
+        logging.getLogger("app").warning("report job worker not started at startup", exc_info=True)
     yield
 
 

@@ -13,7 +13,6 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from app.api import cursor as cursors
-from app.api import rankings as rankings_service
 from app.api.params import BranchQuery, CriteriaSetQuery, RankingQuery, RegionQuery
 from app.api.queries import NOT_FOUND, Places, after, count, path_codes, region_filter_path, split
 from app.api.schemas import (
@@ -31,6 +30,7 @@ from app.auth.scope import Scope
 from app.branches.models import Branch
 from app.criteria.models import CriteriaSetRecord
 from app.errors import NotFound
+from app.rankings import service as rankings_service
 from app.regions.models import Region
 
 VISIBLE_CRITERIA_STATUSES = ("published", "archived")
@@ -233,35 +233,34 @@ def list_rankings(session: Session, *, scope: Scope, query: RankingQuery) -> Ran
     after = None
     if query.cursor:
         key = cursors.decode_rank(query.cursor)
-        after = (key.total, key.branch_code)
-    rows, total = rankings_service.rank_assessments(
+        after = rankings_service.Cursor(key.total, key.branch_code)
+    # The same ranking the county pages show (app.rankings), over every assessment with a total
+    # (or one status): ties share a rank, ordered by total then branch code.
+    rows, total, _ranked, more = rankings_service.rank(
         session,
+        scope=scope,
         year=query.year,
         region_path=path,
         sector=query.sector,
-        status=query.status,
+        statuses=[query.status] if query.status else None,
         after=after,
-        limit=query.limit + 1,
+        limit=query.limit,
     )
-    rows, more = split(rows, query.limit)
-    places = Places.load(session, (r.region_path for r in rows))
-    items = []
-    for r in rows:
-        township = places.township(r.region_path)
-        items.append(
-            RankingRow(
-                rank=r.rank,
-                assessment_id=r.assessment_id,
-                branch_code=r.branch_code,
-                branch_name=r.branch_name,
-                sector=r.sector,  # type: ignore[arg-type]
-                township_code=township.code if township else None,
-                township_name=township.name if township else None,
-                status=r.status,  # type: ignore[arg-type]
-                total=r.total,
-                stars=r.stars,
-                final_stars=r.final_stars,
-            )
+    items = [
+        RankingRow(
+            rank=r.rank,
+            assessment_id=r.assessment_id,
+            branch_code=r.branch_code,
+            branch_name=r.branch_name,
+            sector=r.sector,  # type: ignore[arg-type]
+            township_code=r.township_code,
+            township_name=r.township_name,
+            status=r.status,  # type: ignore[arg-type]
+            total=r.total,
+            stars=r.stars,
+            final_stars=r.final_stars,
         )
-    next_cursor = cursors.encode_rank(rows[-1].total, rows[-1].branch_code) if more else None
+        for r in rows
+    ]
+    next_cursor = cursors.encode_rank(more.total, more.code) if more else None
     return RankingPage(items=items, next_cursor=next_cursor, total=total)

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from app.api.rankings import rank_assessments
+from app.auth.scope import Scope
 from app.db import session_scope
+from app.rankings import service as rankings_service
 from tests.api import factories as f
 from tests.api.conftest import bearer
 from tests.api.test_resources import assert_problem
@@ -100,17 +101,15 @@ def test_sector_and_scope(api, ranked, tokens) -> None:  # type: ignore[no-untyp
 
 
 def test_service_is_plain_sql(ranked) -> None:  # type: ignore[no-untyped-def]
-    import app.api.rankings as module
-
-    assert "fastapi" not in Path(module.__file__).read_text(encoding="utf-8")
+    # The API serves the product's one ranking service (app.rankings), which knows nothing of the web.
+    assert "fastapi" not in Path(rankings_service.__file__).read_text(encoding="utf-8")
+    scope = Scope(region_id=0, region_path="/99/9901/990105/", region_name="石桥县")
     with session_scope() as s:
-        page, total = rank_assessments(s, year=YEAR, region_path="/99/9901/990105/", sector="rural", limit=3)
-        assert total == 7 and [r.rank for r in page] == [1, 2, 2]
-        rest, _ = rank_assessments(
-            s,
-            year=YEAR,
-            region_path="/99/9901/990105/",
-            sector="rural",
-            after=(page[-1].total, page[-1].branch_code),
+        page, total, _ranked, cursor = rankings_service.rank(
+            s, scope=scope, year=YEAR, sector="rural", statuses=None, limit=3
+        )
+        assert total == 7 and [r.rank for r in page] == [1, 2, 2] and cursor is not None
+        rest, _total, _ranked, _cursor = rankings_service.rank(
+            s, scope=scope, year=YEAR, sector="rural", statuses=None, after=cursor
         )
         assert [r.rank for r in rest] == [4, 4, 4, 7]
