@@ -29,6 +29,10 @@ from app.cli import db_upgrade  # noqa: E402
 from app.db import get_engine, session_scope  # noqa: E402
 from app.demo import seed  # noqa: E402
 
+# The browser harness (live server + Chromium) is a plugin so that every folder shares ONE session
+# instance of it: two Playwright instances in one process cannot run side by side.
+pytest_plugins = ["tests.browser_harness"]
+
 DEMO_PASSWORD = seed.DEMO_PASSWORD
 IS_POSTGRES = os.environ["DATABASE_URL"].startswith("postgresql")
 

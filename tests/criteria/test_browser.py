@@ -5,13 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import conftest as harness
 from tests.criteria.helpers import as_yaml, lib_doc
 
 pytestmark = pytest.mark.browser
-
-# The browser harness's fixtures (a live server on the session's test database, Chromium, CSP watch).
-browser, live_server, new_page, watch = harness.browser, harness.live_server, harness.new_page, harness.watch
 
 
 def _create(page, year: int) -> str:  # type: ignore[no-untyped-def]
