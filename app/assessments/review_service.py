@@ -1,11 +1,10 @@
-"""County review: the review queue, bulk approval, publicity notices with their objections, and the
-quota preview of a finalization (computed exactly as workflow.finalize_rows will apply it)."""
+"""County review: the review queue, bulk approval and one assessment's review view. Publicity notices
+live in publicity_service, finalization in finalize_service."""
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -13,16 +12,27 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel import Session, col, func, or_, select
 
-from app.assessments import quotas, scoring, workflow
+from app.assessments import scoring, workflow
 from app.assessments import service as assessments_service
-from app.assessments.models import Assessment, Objection, Publicity
+from app.assessments.models import Assessment, Objection
+
+# Re-exported (`name as name`): the review pages and other domains (reports) read these from here.
+from app.assessments.publicity_service import PUBLICITY_STATES as PUBLICITY_STATES
+from app.assessments.publicity_service import PublicityRow as PublicityRow
+from app.assessments.publicity_service import get_publicity as get_publicity
+from app.assessments.publicity_service import publicity_entries as publicity_entries
+from app.assessments.publicity_service import publicity_list as publicity_list
+from app.assessments.publicity_service import publicity_state as publicity_state
+from app.assessments.review_scope import NOT_IN_SCOPE as NOT_IN_SCOPE
+from app.assessments.review_scope import region_in_scope as region_in_scope
+from app.assessments.review_scope import regions_with_counts as regions_with_counts
 from app.audit import service as audit
 from app.auth.models import User
 from app.auth.scope import Scope
 from app.branches import schemas as branches_schemas
 from app.branches.models import Branch
 from app.criteria.models import CriteriaSetRecord
-from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.errors import Conflict, ValidationFailed
 from app.labels import ASSESSMENT_STATUSES
 from app.regions.models import Region
 
@@ -39,7 +49,6 @@ FUNNEL: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("publicized", ("publicized",)),
     ("final", ("final",)),
 )
-NOT_IN_SCOPE = "不存在或不在您的管辖范围内"
 
 
 class QueueFilters(BaseModel):
@@ -98,14 +107,6 @@ class QueuePage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
-
-
-def region_in_scope(session: Session, *, scope: Scope, code: str) -> Region:
-    """A region by code inside the scope (404 otherwise)."""
-    region = session.exec(select(Region).where(Region.code == code)).first()
-    if region is None or not scope.contains_path(region.path):
-        raise NotFound("区域" + NOT_IN_SCOPE)
-    return region
 
 
 def _township_code(path: str) -> str | None:
@@ -224,365 +225,6 @@ def approve_many(
         workflow.approve(session, actor=actor, a=a, version=version)
     session.flush()
     return [a for a, _ in rows]
-
-
-# -- publicity -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PublicityRow:
-    publicity: Publicity
-    region: Region
-    covered: int
-    pending: int
-    state: str
-
-
-PUBLICITY_STATES = {"upcoming": "未开始", "open": "公示中", "ended": "公示期满", "closed": "已结束"}
-
-
-def publicity_state(pub: Publicity, today: date | None = None) -> str:
-    """upcoming / open / ended (window over, not yet closed) / closed (all finalized)."""
-    today = today or date.today()
-    if pub.status == "closed":
-        return "closed"
-    if today < pub.starts_on:
-        return "upcoming"
-    return "open" if today <= pub.ends_on else "ended"
-
-
-def publicity_list(session: Session, *, scope: Scope, year: int) -> list[PublicityRow]:
-    """The publicity notices of a year whose region is in the scope, newest first."""
-    pubs = list(
-        session.exec(
-            select(Publicity, Region)
-            .join(Region, col(Region.id) == Publicity.region_id)
-            .where(Publicity.year == year, scope.filter(col(Region.path)))
-            .order_by(col(Publicity.id).desc())
-        ).all()
-    )
-    ids = [p.id for p, _ in pubs]
-    covered = dict(
-        session.exec(
-            select(Assessment.publicity_id, func.count())
-            .where(col(Assessment.publicity_id).in_(ids))
-            .group_by(col(Assessment.publicity_id))
-        ).all()
-    )
-    pending = dict(
-        session.exec(
-            select(Objection.publicity_id, func.count())
-            .where(col(Objection.publicity_id).in_(ids), Objection.status == "pending")
-            .group_by(col(Objection.publicity_id))
-        ).all()
-    )
-    return [
-        PublicityRow(p, r, covered.get(p.id or 0, 0), pending.get(p.id or 0, 0), publicity_state(p))
-        for p, r in pubs
-    ]
-
-
-def get_publicity(session: Session, *, scope: Scope, publicity_id: int) -> tuple[Publicity, Region]:
-    """A publicity notice whose region is in the scope (404 otherwise)."""
-    pub = session.get(Publicity, publicity_id)
-    region = session.get(Region, pub.region_id) if pub else None
-    if pub is None or region is None or not scope.contains_path(region.path):
-        raise NotFound("公示" + NOT_IN_SCOPE)
-    return pub, region
-
-
-def regions_with_counts(
-    session: Session, *, scope: Scope, year: int, status: str
-) -> list[tuple[Region, int]]:
-    """Counties and townships of the scope with how many assessments of the year are in `status`."""
-    paths = session.exec(
-        select(Assessment.region_path, func.count())
-        .where(
-            Assessment.year == year, Assessment.status == status, scope.filter(col(Assessment.region_path))
-        )
-        .group_by(Assessment.region_path)
-    ).all()
-    regions = session.exec(
-        select(Region)
-        .where(scope.filter(col(Region.path)), col(Region.level).in_(("county", "township")))
-        .order_by(col(Region.code))
-    ).all()
-    return [(r, sum(n for p, n in paths if p.startswith(r.path))) for r in regions]
-
-
-def default_title(region: Region, year: int) -> str:
-    return f"{region.name}{year}年度星级党支部评定结果公示"
-
-
-def publicity_entries(session: Session, *, publicity: Publicity) -> list[tuple[Assessment, Branch]]:
-    """The assessments a notice covers, by proposed stars (highest first), then branch code."""
-    pairs = list(
-        session.exec(
-            select(Assessment, Branch)
-            .join(Branch, col(Branch.id) == Assessment.branch_id)
-            .where(Assessment.publicity_id == publicity.id)
-        ).all()
-    )
-    pairs.sort(
-        key=lambda ab: (
-            -(ab[0].final_stars if ab[0].final_stars is not None else ab[0].stars or 0),
-            ab[1].code,
-        )
-    )
-    return pairs
-
-
-def objections_of(session: Session, *, publicity: Publicity) -> list[tuple[Objection, Branch]]:
-    """The objections received for a notice, oldest first."""
-    return list(
-        session.exec(
-            select(Objection, Branch)
-            .join(Assessment, col(Assessment.id) == Objection.assessment_id)
-            .join(Branch, col(Branch.id) == Assessment.branch_id)
-            .where(Objection.publicity_id == publicity.id)
-            .order_by(col(Objection.id))
-        ).all()
-    )
-
-
-def record_objection(
-    session: Session,
-    *,
-    actor: assessments_service.Actor,
-    publicity: Publicity,
-    assessment_id: int,
-    received_on: date,
-    submitter: str | None,
-    content: str,
-) -> Objection:
-    """Records an objection to one assessment of a notice, received inside its window."""
-    a = assessments_service.get(session, assessment_id=assessment_id, scope=actor.scope)
-    if a.publicity_id != publicity.id:
-        raise ValidationFailed(
-            "该支部不在本次公示名单中", field_errors={"assessment_id": "请选择本次公示的支部"}
-        )
-    if not publicity.starts_on <= received_on <= min(publicity.ends_on, date.today()):
-        raise ValidationFailed(
-            "收到日期须在公示期内且不晚于今天",
-            field_errors={
-                "received_on": f"须在 {publicity.starts_on.isoformat()} 至 {publicity.ends_on.isoformat()} 之间"
-            },
-        )
-    return workflow.record_objection(
-        session, actor=actor, a=a, content=content, submitter=submitter, received_on=received_on
-    )
-
-
-def get_objection(session: Session, *, publicity: Publicity, objection_id: int) -> Objection:
-    obj = session.get(Objection, objection_id)
-    if obj is None or obj.publicity_id != publicity.id:
-        raise NotFound("异议" + NOT_IN_SCOPE)
-    return obj
-
-
-# -- finalize ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class MovedRow:
-    assessment_id: int
-    branch_code: str
-    branch_name: str
-    total: Decimal | None
-    before: int
-    after: int
-    explanation: list[str]
-
-
-@dataclass
-class QuotaGroup:
-    """One quota group: a criteria set within its quota scope (county, township or city)."""
-
-    set_title: str
-    scope_name: str
-    pool: int  # candidates the shares are computed over (incl. already final ones)
-    members: int  # to be finalized now
-    before: dict[int, int] = field(default_factory=dict)
-    after: dict[int, int] = field(default_factory=dict)
-    moved: list[MovedRow] = field(default_factory=list)
-    rules: list[str] = field(default_factory=list)
-
-
-@dataclass
-class FinalizePreview:
-    region: Region
-    year: int
-    count: int
-    groups: list[QuotaGroup]
-    decisions: dict[int, int]  # assessment id → stars finalize will write
-    blockers: list[str]
-    fingerprint: str
-
-
-def finalize_preview(session: Session, *, scope: Scope, region: Region, year: int) -> FinalizePreview:
-    """What workflow.finalize would write for a region and year, with the quota moves, without writing."""
-    if not scope.contains_path(region.path):
-        raise NotFound("区域" + NOT_IN_SCOPE)
-    rows = list(
-        session.exec(
-            select(Assessment)
-            .where(
-                Assessment.year == year,
-                Assessment.status == "publicized",
-                col(Assessment.region_path).startswith(region.path, autoescape=True),
-            )
-            .order_by(col(Assessment.id))
-        ).all()
-    )
-    out: list[QuotaGroup] = []
-    decisions: dict[int, int] = {}
-    seen: list[tuple[int, int]] = []
-    for outcome in quotas.outcomes(session, rows):
-        cs = outcome.cs
-        member_ids = {m.id for m in outcome.members}
-        scope_region = session.exec(select(Region).where(Region.path == outcome.prefix)).first()
-        group = QuotaGroup(
-            set_title=outcome.record.title,
-            scope_name=scope_region.name if scope_region else outcome.prefix,
-            pool=len(outcome.pool),
-            members=len(outcome.members),
-            rules=[
-                _rule_text(r.stars, r.max_share, r.min_share) for r in (cs.quotas.rules if cs.quotas else ())
-            ],
-        )
-        for a, b in outcome.pool:
-            seen.append((a.id or 0, a.version))
-            if a.id not in member_ids:
-                continue
-            d = outcome.decisions[b.code]
-            decisions[a.id or 0] = d.stars
-            group.before[d.before] = group.before.get(d.before, 0) + 1
-            group.after[d.stars] = group.after.get(d.stars, 0) + 1
-            if d.changed:
-                group.moved.append(
-                    MovedRow(a.id or 0, b.code, b.name, a.total, d.before, d.stars, list(d.explanation))
-                )
-        out.append(group)
-    blockers = _blockers(session, rows)
-    digest = hashlib.sha256(repr(sorted(seen)).encode()).hexdigest()[:16]
-    return FinalizePreview(region, year, len(rows), out, decisions, blockers, digest)
-
-
-def _rule_text(stars: int, max_share: Decimal | None, min_share: Decimal | None) -> str:
-    from app.scoring.explain import pct, stars_label
-
-    if max_share is not None:
-        return f"{stars_label(stars)}不超过 {pct(max_share)}"
-    return f"{stars_label(stars)}及以下不低于 {pct(min_share or Decimal(0))}"
-
-
-def _blockers(session: Session, rows: list[Assessment]) -> list[str]:
-    """Why workflow.finalize would refuse (unless forced): open windows, pending objections."""
-    out = []
-    pub_ids = {a.publicity_id for a in rows if a.publicity_id}
-    today = date.today()
-    for pub in session.exec(select(Publicity).where(col(Publicity.id).in_(pub_ids))).all():
-        if pub.ends_on >= today:
-            out.append(f"公示“{pub.title}”期限至 {pub.ends_on.isoformat()}，公示期满后才能认定")
-    pending = session.exec(
-        select(func.count())
-        .select_from(Objection)
-        .where(col(Objection.assessment_id).in_([a.id for a in rows]), Objection.status == "pending")
-    ).one()
-    if pending:
-        out.append(f"尚有 {pending} 件异议未处理")
-    return out
-
-
-def finalize(
-    session: Session,
-    *,
-    actor: assessments_service.Actor,
-    region: Region,
-    year: int,
-    fingerprint: str,
-    force: bool = False,
-    force_reason: str = "",
-) -> int:
-    """Finalizes what the preview showed (409 if the data changed since); closes finished notices.
-
-    Forcing (despite an open window or pending objections) is for administrators only, with a reason
-    that is audited on the region."""
-    preview = finalize_preview(session, scope=actor.scope, region=region, year=year)
-    if preview.fingerprint != fingerprint:
-        raise Conflict("预览之后评定数据已有变化，请重新预览后再认定")
-    if force:
-        if actor.role != "admin":
-            raise Forbidden("只有系统管理员可以强制认定")
-        if not force_reason.strip():
-            raise ValidationFailed(
-                "强制认定须写明理由", field_errors={"force_reason": "请填写强制认定的理由"}
-            )
-        audit.record(
-            session,
-            actor=actor.audit,
-            action="finalize.force",
-            entity_type="region",
-            entity_id=region.code,
-            new={"year": year, "blockers": preview.blockers, "assessments": preview.count},
-            reason=force_reason.strip()[:1000],
-        )
-    pub_ids = {a.publicity_id for a in _publicized(session, region=region, year=year) if a.publicity_id}
-    n = workflow.finalize(session, actor=actor, region=region, year=year, force=force)
-    session.flush()
-    for pub in session.exec(select(Publicity).where(col(Publicity.id).in_(pub_ids))).all():
-        left = session.exec(
-            select(func.count())
-            .select_from(Assessment)
-            .where(Assessment.publicity_id == pub.id, Assessment.status == "publicized")
-        ).one()
-        if not left and pub.status != "closed":
-            pub.status = "closed"
-            session.add(pub)
-            audit.record(
-                session,
-                actor=actor.audit,
-                action="publicity.close",
-                entity_type="publicity",
-                entity_id=pub.id,
-                old={"status": "open"},
-                new={"status": "closed"},
-                reason="公示范围内的评定均已认定",
-            )
-    return n
-
-
-def _publicized(session: Session, *, region: Region, year: int) -> list[Assessment]:
-    return list(
-        session.exec(
-            select(Assessment).where(
-                Assessment.year == year,
-                Assessment.status == "publicized",
-                col(Assessment.region_path).startswith(region.path, autoescape=True),
-            )
-        ).all()
-    )
-
-
-def finals(session: Session, *, region: Region, year: int) -> list[tuple[Assessment, Branch]]:
-    """The final assessments of a region and year, by final stars then branch code."""
-    pairs = list(
-        session.exec(
-            select(Assessment, Branch)
-            .join(Branch, col(Branch.id) == Assessment.branch_id)
-            .where(
-                Assessment.year == year,
-                Assessment.status == "final",
-                col(Assessment.region_path).startswith(region.path, autoescape=True),
-            )
-        ).all()
-    )
-    pairs.sort(key=lambda ab: (-(ab[0].final_stars or 0), ab[1].code))
-    return pairs
-
-
-def star_counts(pairs: list[tuple[Assessment, Branch]]) -> dict[int, int]:
-    return dict(Counter(a.final_stars or 0 for a, _ in pairs))
 
 
 # -- one assessment --------------------------------------------------------------------------------

@@ -1,13 +1,15 @@
-"""Helpers shared by the dynamic-management services: scope, branch references, versions."""
+"""Helpers shared by the dynamic-management services: scope, branch references, versions, audited saves."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from pydantic_core import to_jsonable_python
 from sqlmodel import Session, col, func, select
 
 from app.assessments.models import Assessment
+from app.audit import service as audit
 from app.auth.scope import Scope
 from app.branches import service as branches_service
 from app.branches.models import Branch
@@ -101,6 +103,33 @@ def jsonable(value: Any) -> Any:
 def touch(row: Any) -> None:
     row.version += 1
     row.updated_at = utcnow()
+
+
+def save_change(
+    session: Session,
+    row: Any,
+    *,
+    actor: audit.Actor,
+    action: str,
+    entity_type: str,
+    old: Any,
+    new: Callable[[Any], Any],
+    reason: str | None = None,
+) -> None:
+    """Bumps the version of a changed row, flushes it and audits the change (`new(row)`: after it)."""
+    touch(row)
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=row.id,
+        old=old,
+        new=new(row),
+        reason=reason,
+    )
 
 
 def default_year(session: Session, *, scope: Scope, final_only: bool = False) -> int:

@@ -27,7 +27,7 @@ from app.dynamic.common import (
     county_prefix,
     jsonable,
     require_in_scope,
-    touch,
+    save_change,
 )
 from app.dynamic.labels import DEMO_SITE_STATUSES
 from app.dynamic.models import DemoSite
@@ -217,6 +217,26 @@ def snapshot(row: DemoSite) -> dict[str, Any]:
     )
 
 
+def _current(session: Session, *, scope: Scope, site_id: int, version: int) -> DemoSite:
+    """A site in the scope, as long as the user saw its current version (409 otherwise)."""
+    row = get(session, scope=scope, site_id=site_id)
+    check_version(row, version, what="示范点记录", current=snapshot(row))
+    return row
+
+
+def _save(session: Session, row: DemoSite, *, actor: audit.Actor, action: str, old: Any, reason: str) -> None:
+    save_change(
+        session,
+        row,
+        actor=actor,
+        action=action,
+        entity_type="demo_site",
+        old=old,
+        new=snapshot,
+        reason=reason,
+    )
+
+
 def shortlist(session: Session, *, scope: Scope, actor: audit.Actor, data: DemoSiteShortlist) -> DemoSite:
     """Puts a five-star branch of the year on the 示范点 shortlist."""
     branch: Branch = branch_in_scope(session, scope=scope, code=data.branch)
@@ -264,8 +284,7 @@ def designate(
     cap: DemoSiteCap = DEFAULT_CAP,
 ) -> DemoSite:
     """Records the committee decision naming a shortlisted branch 示范点, within the county's cap."""
-    row = get(session, scope=scope, site_id=site_id)
-    check_version(row, data.version, what="示范点记录", current=snapshot(row))
+    row = _current(session, scope=scope, site_id=site_id, version=data.version)
     if row.status != "shortlisted":
         raise Conflict(f"该示范点记录当前为“{DEMO_SITE_STATUSES[row.status]}”，不能命名")
     if eligible_assessment(session, branch_id=row.branch_id, year=row.year) is None:
@@ -288,19 +307,7 @@ def designate(
     row.decided_on = data.decided_on
     row.reason = data.reason
     row.document_number = data.document_number
-    touch(row)
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="demo_site.designate",
-        entity_type="demo_site",
-        entity_id=row.id,
-        old=old,
-        new=snapshot(row),
-        reason=data.reason,
-    )
+    _save(session, row, actor=actor, action="demo_site.designate", old=old, reason=data.reason)
     return row
 
 
@@ -308,8 +315,7 @@ def withdraw(
     session: Session, *, scope: Scope, actor: audit.Actor, site_id: int, data: DemoSiteWithdraw
 ) -> DemoSite:
     """Withdraws a shortlisted or designated 示范点, with a reason."""
-    row = get(session, scope=scope, site_id=site_id)
-    check_version(row, data.version, what="示范点记录", current=snapshot(row))
+    row = _current(session, scope=scope, site_id=site_id, version=data.version)
     if row.status == "withdrawn":
         raise Conflict("该示范点已撤销")
     if data.withdrawn_on > date.today():
@@ -318,17 +324,5 @@ def withdraw(
     row.status = "withdrawn"
     row.withdrawn_on = data.withdrawn_on
     row.withdraw_reason = data.withdraw_reason
-    touch(row)
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="demo_site.withdraw",
-        entity_type="demo_site",
-        entity_id=row.id,
-        old=old,
-        new=snapshot(row),
-        reason=data.withdraw_reason,
-    )
+    _save(session, row, actor=actor, action="demo_site.withdraw", old=old, reason=data.withdraw_reason)
     return row

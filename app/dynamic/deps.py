@@ -15,7 +15,8 @@ from app.auth.roles import Perm
 from app.dynamic import labels
 from app.dynamic.common import default_year
 from app.errors import Conflict, DomainError, Forbidden, ValidationFailed
-from app.web.htmx import redirect, render, wants_json
+from app.web import forms
+from app.web.htmx import render
 
 READ_ROLES = frozenset({"admin", "county", "inspector", "viewer"})
 
@@ -46,13 +47,8 @@ Visitor = Annotated[Principal, Depends(_visitor)]
 
 async def _values(request: Request) -> dict[str, Any]:
     """A JSON object or the form fields (without the CSRF token)."""
-    if request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            body = await request.json()
-        except ValueError:
-            raise ValidationFailed("JSON 格式错误") from None
-        if not isinstance(body, dict):
-            raise ValidationFailed("请求体须为 JSON 对象")
+    body = await forms.json_object(request)
+    if body is not None:
         return body
     form = await request.form()
     return {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
@@ -71,6 +67,12 @@ def year_param(request: Request, db: Session, principal: Principal, *, final_onl
     return default_year(db, scope=principal.scope, final_only=final_only)
 
 
+def typed_year(values: dict[str, Any]) -> int | None:
+    """The year typed into a refused form, if valid (the page is then shown for that year)."""
+    year = str(values.get("year") or "")
+    return int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else None
+
+
 def act(
     request: Request,
     db: Session,
@@ -83,17 +85,17 @@ def act(
 ) -> Response:
     """Runs one write: commit and redirect (JSON: the public record), or roll back and answer the
     refusal next to the form (422/409 on pages; problem+json for machines)."""
-    try:
-        result = run()
-    except DomainError as exc:
-        if wants_json(request) or not (exc.field_errors or isinstance(exc, Conflict | ValidationFailed)):
-            raise  # nothing is committed; the error page still needs the session's (unexpired) user
-        db.rollback()
-        return on_error(exc)
-    db.commit()
-    if wants_json(request):
-        return render(request, "dynamic/_nav.html", data=public(result), status_code=status_code)
-    return redirect(request, success_url(result))
+    return forms.act(
+        request,
+        db,
+        run=run,
+        shown=lambda exc: bool(exc.field_errors) or isinstance(exc, Conflict | ValidationFailed),
+        on_error=on_error,
+        answer=lambda result: render(
+            request, "dynamic/_nav.html", data=public(result), status_code=status_code
+        ),
+        success_url=success_url,
+    )
 
 
 def page(request: Request, template: str, ctx: dict[str, Any], **kw: Any) -> Response:

@@ -4,13 +4,14 @@ a failed one, delisting (摘帽) and lifting of the three-star block."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlmodel import Session
 
 from app.assessments import scoring
 from app.audit import service as audit
 from app.auth.scope import Scope
-from app.dynamic.common import check_version, jsonable, touch
+from app.dynamic.common import check_version, jsonable, save_change, touch
 from app.dynamic.labels import WEAK_STATUSES
 from app.dynamic.models import RectificationTask, WeakListing
 from app.dynamic.schemas import Delist, FollowupSave, Lift, TaskCreate, TaskUpdate
@@ -31,6 +32,41 @@ from app.errors import Conflict, NotFound, ValidationFailed
 def _require_listed(row: WeakListing) -> None:
     if row.status != "listed":
         raise Conflict(f"该记录当前为“{WEAK_STATUSES[row.status]}”，不能进行此操作")
+
+
+def _listed(session: Session, *, scope: Scope, listing_id: int, version: int) -> WeakListing:
+    """A listing in the scope that is still listed, as long as the user saw its current version."""
+    row = get(session, scope=scope, listing_id=listing_id)
+    _require_listed(row)
+    check_version(row, version, what="整顿记录", current=snapshot(row))
+    return row
+
+
+def _save(
+    session: Session,
+    row: WeakListing,
+    *,
+    actor: audit.Actor,
+    action: str,
+    old: Any,
+    reason: str | None = None,
+) -> None:
+    save_change(
+        session,
+        row,
+        actor=actor,
+        action=action,
+        entity_type="weak_listing",
+        old=old,
+        new=snapshot,
+        reason=reason,
+    )
+
+
+def _task_snapshot(task: RectificationTask) -> dict[str, Any]:
+    return jsonable(
+        {"status": task.status, "done_on": task.done_on, "note": task.note, "version": task.version}
+    )
 
 
 def _release(session: Session, *, listing: WeakListing, actor: audit.Actor) -> None:
@@ -62,9 +98,7 @@ def add_task(
     session: Session, *, scope: Scope, actor: audit.Actor, listing_id: int, data: TaskCreate
 ) -> RectificationTask:
     """Adds a rectification task; after a failed follow-up it is make-up work (补课)."""
-    row = get(session, scope=scope, listing_id=listing_id)
-    _require_listed(row)
-    check_version(row, data.version, what="整顿记录", current=snapshot(row))
+    row = _listed(session, scope=scope, listing_id=listing_id, version=data.version)
     title = data.title
     if followup_passed(row) is False and not title.startswith(MAKEUP):
         title = MAKEUP + title
@@ -100,9 +134,7 @@ def update_task(
         raise NotFound("整顿任务不存在")
     row = get(session, scope=scope, listing_id=task.listing_id)
     _require_listed(row)
-    old = jsonable(
-        {"status": task.status, "done_on": task.done_on, "note": task.note, "version": task.version}
-    )
+    old = _task_snapshot(task)
     check_version(task, data.version, what="整顿任务", current=old)
     if data.status == "done":
         done_on = data.done_on or date.today()
@@ -114,19 +146,14 @@ def update_task(
     task.status = data.status
     if data.note is not None:
         task.note = data.note
-    touch(task)
-    session.add(task)
-    session.flush()
-    audit.record(
+    save_change(
         session,
+        task,
         actor=actor,
         action="weak.task.update",
         entity_type="rectification_task",
-        entity_id=task.id,
         old=old,
-        new=jsonable(
-            {"status": task.status, "done_on": task.done_on, "note": task.note, "version": task.version}
-        ),
+        new=_task_snapshot,
     )
     return task
 
@@ -135,9 +162,7 @@ def record_followup(
     session: Session, *, scope: Scope, actor: audit.Actor, listing_id: int, data: FollowupSave
 ) -> WeakListing:
     """Records the follow-up check (回头看) of a later year; a failed one calls for make-up work."""
-    row = get(session, scope=scope, listing_id=listing_id)
-    _require_listed(row)
-    check_version(row, data.version, what="整顿记录", current=snapshot(row))
+    row = _listed(session, scope=scope, listing_id=listing_id, version=data.version)
     if data.followup_year <= row.year:
         raise ValidationFailed(
             "回头看须在列入的次年及以后进行",
@@ -146,18 +171,7 @@ def record_followup(
     old = snapshot(row)
     row.followup_year = data.followup_year
     row.followup_result = (PASSED if data.passed else FAILED) + data.result
-    touch(row)
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="weak.followup",
-        entity_type="weak_listing",
-        entity_id=row.id,
-        old=old,
-        new=snapshot(row),
-    )
+    _save(session, row, actor=actor, action="weak.followup", old=old)
     return row
 
 
@@ -182,9 +196,7 @@ def delist(
     session: Session, *, scope: Scope, actor: audit.Actor, listing_id: int, data: Delist
 ) -> WeakListing:
     """Delists (摘帽) once every task is done and a follow-up check passed; with a reason."""
-    row = get(session, scope=scope, listing_id=listing_id)
-    _require_listed(row)
-    check_version(row, data.version, what="整顿记录", current=snapshot(row))
+    row = _listed(session, scope=scope, listing_id=listing_id, version=data.version)
     problems = delist_problems(session, row)
     if problems:
         raise ValidationFailed("暂不能摘帽：" + "；".join(problems))
@@ -194,45 +206,19 @@ def delist(
     row.status = "delisted"
     row.delisted_on = data.delisted_on
     row.delist_reason = data.reason
-    touch(row)
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="weak.delist",
-        entity_type="weak_listing",
-        entity_id=row.id,
-        old=old,
-        new=snapshot(row),
-        reason=data.reason,
-    )
+    _save(session, row, actor=actor, action="weak.delist", old=old, reason=data.reason)
     _release(session, listing=row, actor=actor)
     return row
 
 
 def lift(session: Session, *, scope: Scope, actor: audit.Actor, listing_id: int, data: Lift) -> WeakListing:
     """Lifts the three-star block of a listed branch (the county's decision, with a reason)."""
-    row = get(session, scope=scope, listing_id=listing_id)
-    _require_listed(row)
-    check_version(row, data.version, what="整顿记录", current=snapshot(row))
+    row = _listed(session, scope=scope, listing_id=listing_id, version=data.version)
     if row.lifted:
         raise Conflict("该支部的星级限制已解除")
     old = snapshot(row)
     row.lifted = True
     row.lift_reason = data.reason
-    touch(row)
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="weak.lift",
-        entity_type="weak_listing",
-        entity_id=row.id,
-        old=old,
-        new=snapshot(row),
-        reason=data.reason,
-    )
+    _save(session, row, actor=actor, action="weak.lift", old=old, reason=data.reason)
     _release(session, listing=row, actor=actor)
     return row

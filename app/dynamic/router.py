@@ -3,10 +3,12 @@ the branch timeline. The weak-branch register lives in weak_router and is includ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from app.auth.deps import CurrentPrincipal, Principal
@@ -17,7 +19,7 @@ from app.dynamic import demo_sites as demo_service
 from app.dynamic import timeline as timeline_service
 from app.dynamic import visits as visits_service
 from app.dynamic.common import area_path
-from app.dynamic.deps import Manager, Reader, Values, Visitor, act, page, today, year_param
+from app.dynamic.deps import Manager, Reader, Values, Visitor, act, page, today, typed_year, year_param
 from app.dynamic.labels import DEMO_SITE_STATUSES, STAR_CHANGE_EVENTS
 from app.dynamic.models import DemoSite, StarChange, Visit
 from app.dynamic.schemas import (
@@ -30,6 +32,7 @@ from app.dynamic.schemas import (
 )
 from app.dynamic.weak_router import router as weak_router
 from app.errors import DomainError
+from app.web.forms import FRESH, FormState
 from app.web.htmx import redirect
 
 router = APIRouter(prefix="/dynamic", tags=["动态管理"])
@@ -63,11 +66,7 @@ def _demo_page(
     principal: Principal,
     *,
     year: int | None = None,
-    form: str | None = None,
-    values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    message: str | None = None,
-    status_code: int = 200,
+    state: FormState = FRESH,
 ) -> Response:
     year = year or year_param(request, db, principal, final_only=True)
     region = request.query_params.get("region") or None
@@ -84,15 +83,17 @@ def _demo_page(
         "caps": caps,
         "statuses": DEMO_SITE_STATUSES,
         "can_manage": principal.can(Perm.REVIEW),
-        "form": form,
-        "values": values or {},
-        "errors": errors or {},
-        "message": message,
+        "form": state.form,
+        "values": state.values,
+        "errors": state.errors,
+        "message": state.message,
         "done": _done(request),
         "today": today(),
         "active": "demo",
     }
-    return page(request, "dynamic/demo_sites.html", ctx, block="results", data=data, status_code=status_code)
+    return page(
+        request, "dynamic/demo_sites.html", ctx, block="results", data=data, status_code=state.status_code
+    )
 
 
 @router.get("/demo-sites", include_in_schema=False)
@@ -105,17 +106,12 @@ def _demo_write(
     request: Request, db: Session, principal: Principal, values: dict[str, Any], form: str, run: Any
 ) -> Response:
     def on_error(exc: DomainError) -> Response:
-        year = str(values.get("year") or "")
         return _demo_page(
             request,
             db,
             principal,
-            year=int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else None,
-            form=form,
-            values=values,
-            errors=exc.field_errors,
-            message=exc.detail,
-            status_code=exc.status_code,
+            year=typed_year(values),
+            state=FormState.refused(exc, values, form),
         )
 
     done = form.split("-")[0]
@@ -141,21 +137,34 @@ def shortlist_demo_site(request: Request, db: SessionDep, principal: Manager, va
     return _demo_write(request, db, principal, values, "shortlisted", run)
 
 
+# The writes on one site, by what is done: (input schema, message when invalid, service).
+SITE_WRITES: dict[str, tuple[type[BaseModel], str, Callable[..., DemoSite]]] = {
+    "designated": (DemoSiteDesignate, "命名信息有误", demo_service.designate),
+    "withdrawn": (DemoSiteWithdraw, "撤销信息有误", demo_service.withdraw),
+}
+
+
+def _site_write(
+    request: Request, db: Session, principal: Principal, site_id: int, values: dict[str, Any], done: str
+) -> Response:
+    """One write on a site in the scope (the site's year is kept for the page shown again)."""
+    site = demo_service.get(db, scope=principal.scope, site_id=site_id)
+    values.setdefault("year", str(site.year))
+    schema, detail, write = SITE_WRITES[done]
+
+    def run() -> DemoSite:
+        data = parse(schema, values, detail=detail)
+        return write(db, scope=principal.scope, actor=principal.actor, site_id=site_id, data=data)
+
+    return _demo_write(request, db, principal, values, f"{done}-{site_id}", run)
+
+
 @router.post("/demo-sites/{site_id}/designate", include_in_schema=False)
 def designate_demo_site(
     request: Request, db: SessionDep, principal: Manager, site_id: int, values: Values
 ) -> Response:
     """Records the committee decision naming a 示范点 (date, reason, document number), within the cap."""
-    site = demo_service.get(db, scope=principal.scope, site_id=site_id)
-    values.setdefault("year", str(site.year))
-
-    def run() -> DemoSite:
-        data = parse(DemoSiteDesignate, values, detail="命名信息有误")
-        return demo_service.designate(
-            db, scope=principal.scope, actor=principal.actor, site_id=site_id, data=data
-        )
-
-    return _demo_write(request, db, principal, values, f"designated-{site_id}", run)
+    return _site_write(request, db, principal, site_id, values, "designated")
 
 
 @router.post("/demo-sites/{site_id}/withdraw", include_in_schema=False)
@@ -163,16 +172,7 @@ def withdraw_demo_site(
     request: Request, db: SessionDep, principal: Manager, site_id: int, values: Values
 ) -> Response:
     """Withdraws a 示范点 with a reason."""
-    site = demo_service.get(db, scope=principal.scope, site_id=site_id)
-    values.setdefault("year", str(site.year))
-
-    def run() -> DemoSite:
-        data = parse(DemoSiteWithdraw, values, detail="撤销信息有误")
-        return demo_service.withdraw(
-            db, scope=principal.scope, actor=principal.actor, site_id=site_id, data=data
-        )
-
-    return _demo_write(request, db, principal, values, f"withdrawn-{site_id}", run)
+    return _site_write(request, db, principal, site_id, values, "withdrawn")
 
 
 # -- mid-year star changes -------------------------------------------------------------------------
@@ -183,16 +183,13 @@ def _changes_page(
     db: Session,
     principal: Principal,
     *,
-    values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    message: str | None = None,
-    status_code: int = 200,
+    state: FormState = FRESH,
 ) -> Response:
     year = year_param(request, db, principal, final_only=True)
     region = request.query_params.get("region") or None
     path = area_path(db, scope=principal.scope, region=region)
     rows = changes_service.changes(db, region_path=path, year=year)
-    values = dict(values or {})
+    values = dict(state.values)
     code = values.get("branch") or request.query_params.get("branch") or ""
     target = None
     if code and principal.can(Perm.REVIEW):
@@ -205,13 +202,15 @@ def _changes_page(
         "target": target,
         "can_manage": principal.can(Perm.REVIEW),
         "values": {"occurred_on": today(), **values},
-        "errors": errors or {},
-        "message": message,
+        "errors": state.errors,
+        "message": state.message,
         "done": _done(request),
         "active": "withdrawals",
     }
     data = {"year": year, "items": rows}
-    return page(request, "dynamic/withdrawals.html", ctx, block="results", data=data, status_code=status_code)
+    return page(
+        request, "dynamic/withdrawals.html", ctx, block="results", data=data, status_code=state.status_code
+    )
 
 
 @router.get("/withdrawals", include_in_schema=False)
@@ -233,10 +232,7 @@ def create_withdrawal(request: Request, db: SessionDep, principal: Manager, valu
             request,
             db,
             principal,
-            values=values,
-            errors=exc.field_errors,
-            message=exc.detail,
-            status_code=exc.status_code,
+            state=FormState.refused(exc, values),
         )
 
     def public(change: StarChange) -> Any:
@@ -266,10 +262,7 @@ def _planner_page(
     db: Session,
     principal: Principal,
     *,
-    values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    message: str | None = None,
-    status_code: int = 200,
+    state: FormState = FRESH,
 ) -> Response:
     year = year_param(request, db, principal)
     items = visits_service.visit_priorities(db, scope=principal.scope, year=year)
@@ -279,14 +272,16 @@ def _planner_page(
         "items": items,
         "recent": recent,
         "can_visit": principal.can(Perm.REVIEW) or principal.can(Perm.SCORE),
-        "values": {"visited_on": today(), "purpose": "考评", **(values or {})},
-        "errors": errors or {},
-        "message": message,
+        "values": {"visited_on": today(), "purpose": "考评", **state.values},
+        "errors": state.errors,
+        "message": state.message,
         "done": _done(request),
         "active": "planner",
     }
     data = {"year": year, "items": items, "recent": recent}
-    return page(request, "dynamic/planner.html", ctx, block="results", data=data, status_code=status_code)
+    return page(
+        request, "dynamic/planner.html", ctx, block="results", data=data, status_code=state.status_code
+    )
 
 
 @router.get("/planner", include_in_schema=False)
@@ -308,10 +303,7 @@ def create_visit(request: Request, db: SessionDep, principal: Visitor, values: V
             request,
             db,
             principal,
-            values=values,
-            errors=exc.field_errors,
-            message=exc.detail,
-            status_code=exc.status_code,
+            state=FormState.refused(exc, values),
         )
 
     def public(v: Visit) -> Any:

@@ -3,10 +3,12 @@ with its rectification tasks, follow-up check, delisting and lifting of the thre
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from app.auth.deps import Principal
@@ -15,11 +17,12 @@ from app.db import SessionDep
 from app.dynamic import rectification
 from app.dynamic import weak as weak_service
 from app.dynamic.common import area_path
-from app.dynamic.deps import Manager, Reader, Values, act, page, today, year_param
+from app.dynamic.deps import Manager, Reader, Values, act, page, today, typed_year, year_param
 from app.dynamic.labels import TASK_STATUSES, WEAK_SIGNS, WEAK_STATUSES
 from app.dynamic.models import RectificationTask, WeakListing
 from app.dynamic.schemas import Delist, FollowupSave, Lift, TaskCreate, TaskUpdate, WeakDecision, parse
 from app.errors import DomainError, NotFound, ValidationFailed
+from app.web.forms import FRESH, FormState
 
 router = APIRouter(prefix="/weak")
 
@@ -43,11 +46,7 @@ def _register_page(
     principal: Principal,
     *,
     year: int | None = None,
-    form: str | None = None,
-    values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    message: str | None = None,
-    status_code: int = 200,
+    state: FormState = FRESH,
 ) -> Response:
     year = year or year_param(request, db, principal)
     region = request.query_params.get("region") or None
@@ -66,15 +65,15 @@ def _register_page(
         "statuses": WEAK_STATUSES,
         "sign_labels": WEAK_SIGNS,
         "can_manage": principal.can(Perm.REVIEW),
-        "form": form,
-        "values": values or {},
-        "errors": errors or {},
-        "message": message,
+        "form": state.form,
+        "values": state.values,
+        "errors": state.errors,
+        "message": state.message,
         "done": _done(request),
         "active": "weak",
     }
     data = {"year": year, "suggestions": suggestions, "listings": listings}
-    return page(request, "dynamic/weak.html", ctx, block="results", data=data, status_code=status_code)
+    return page(request, "dynamic/weak.html", ctx, block="results", data=data, status_code=state.status_code)
 
 
 @router.get("", include_in_schema=False)
@@ -97,18 +96,13 @@ def _decision(
         return run_service(db, scope=principal.scope, actor=principal.actor, data=data)
 
     def on_error(exc: DomainError) -> Response:
-        year = str(values.get("year", ""))
         form = f"{kind}-{values.get('branch', '')}" if kind != "manual" else "manual"
         return _register_page(
             request,
             db,
             principal,
-            year=int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else None,
-            form=form,
-            values=values,
-            errors=exc.field_errors,
-            message=exc.detail,
-            status_code=exc.status_code,
+            year=typed_year(values),
+            state=FormState.refused(exc, values, form),
         )
 
     return act(
@@ -151,11 +145,7 @@ def _listing_page(
     principal: Principal,
     listing_id: int,
     *,
-    form: str | None = None,
-    values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    message: str | None = None,
-    status_code: int = 200,
+    state: FormState = FRESH,
 ) -> Response:
     row = weak_service.get(db, scope=principal.scope, listing_id=listing_id)
     listing = weak_service.to_public(db, [row])[0]
@@ -166,16 +156,16 @@ def _listing_page(
         "statuses": WEAK_STATUSES,
         "task_statuses": TASK_STATUSES,
         "can_manage": principal.can(Perm.REVIEW),
-        "form": form,
-        "values": values or {},
-        "errors": errors or {},
-        "message": message,
+        "form": state.form,
+        "values": state.values,
+        "errors": state.errors,
+        "message": state.message,
         "done": _done(request),
         "today": today(),
         "active": "weak",
     }
     data = listing.model_dump() | {"delist_problems": problems}
-    return page(request, "dynamic/weak_detail.html", ctx, data=data, status_code=status_code)
+    return page(request, "dynamic/weak_detail.html", ctx, data=data, status_code=state.status_code)
 
 
 @router.get("/{listing_id}", include_in_schema=False)
@@ -203,11 +193,7 @@ def _listing_write(
             db,
             principal,
             listing_id,
-            form=form,
-            values=values,
-            errors=exc.field_errors,
-            message=exc.detail,
-            status_code=exc.status_code,
+            state=FormState.refused(exc, values, form),
         )
 
     def public(_: Any) -> Any:
@@ -226,19 +212,35 @@ def _listing_write(
     )
 
 
+# The writes on a listing, by the form they come from: (input schema, message when invalid, service).
+LISTING_WRITES: dict[str, tuple[type[BaseModel], str, Callable[..., Any]]] = {
+    "task": (TaskCreate, "整顿任务信息有误", rectification.add_task),
+    "followup": (FollowupSave, "回头看信息有误", rectification.record_followup),
+    "delisted": (Delist, "摘帽信息有误", rectification.delist),
+    "lifted": (Lift, "解除限制信息有误", rectification.lift),
+}
+
+
+def _listing_action(
+    request: Request, db: Session, principal: Principal, listing_id: int, values: dict[str, Any], form: str
+) -> Response:
+    """One write on a listing: parse the values, call the rectification service (a new task: 201)."""
+    schema, detail, write = LISTING_WRITES[form]
+
+    def run() -> Any:
+        data = parse(schema, values, detail=detail)
+        return write(db, scope=principal.scope, actor=principal.actor, listing_id=listing_id, data=data)
+
+    status_code = 201 if form == "task" else 200
+    return _listing_write(request, db, principal, listing_id, values, form, run, status_code=status_code)
+
+
 @router.post("/{listing_id}/tasks", include_in_schema=False)
 def add_task(
     request: Request, db: SessionDep, principal: Manager, listing_id: int, values: Values
 ) -> Response:
     """Adds a rectification task (after a failed follow-up: make-up work, 补课)."""
-
-    def run() -> RectificationTask:
-        data = parse(TaskCreate, values, detail="整顿任务信息有误")
-        return rectification.add_task(
-            db, scope=principal.scope, actor=principal.actor, listing_id=listing_id, data=data
-        )
-
-    return _listing_write(request, db, principal, listing_id, values, "task", run, status_code=201)
+    return _listing_action(request, db, principal, listing_id, values, "task")
 
 
 @router.post("/tasks/{task_id}", include_in_schema=False)
@@ -264,37 +266,16 @@ def followup(
     request: Request, db: SessionDep, principal: Manager, listing_id: int, values: Values
 ) -> Response:
     """Records the follow-up check (回头看): year, verdict, findings."""
-
-    def run() -> WeakListing:
-        data = parse(FollowupSave, values, detail="回头看信息有误")
-        return rectification.record_followup(
-            db, scope=principal.scope, actor=principal.actor, listing_id=listing_id, data=data
-        )
-
-    return _listing_write(request, db, principal, listing_id, values, "followup", run)
+    return _listing_action(request, db, principal, listing_id, values, "followup")
 
 
 @router.post("/{listing_id}/delist", include_in_schema=False)
 def delist(request: Request, db: SessionDep, principal: Manager, listing_id: int, values: Values) -> Response:
     """Delists (摘帽) once every task is done and the follow-up passed, with a reason."""
-
-    def run() -> WeakListing:
-        data = parse(Delist, values, detail="摘帽信息有误")
-        return rectification.delist(
-            db, scope=principal.scope, actor=principal.actor, listing_id=listing_id, data=data
-        )
-
-    return _listing_write(request, db, principal, listing_id, values, "delisted", run)
+    return _listing_action(request, db, principal, listing_id, values, "delisted")
 
 
 @router.post("/{listing_id}/lift", include_in_schema=False)
 def lift(request: Request, db: SessionDep, principal: Manager, listing_id: int, values: Values) -> Response:
     """Lifts the three-star block of a listed branch, with a reason."""
-
-    def run() -> WeakListing:
-        data = parse(Lift, values, detail="解除限制信息有误")
-        return rectification.lift(
-            db, scope=principal.scope, actor=principal.actor, listing_id=listing_id, data=data
-        )
-
-    return _listing_write(request, db, principal, listing_id, values, "lifted", run)
+    return _listing_action(request, db, principal, listing_id, values, "lifted")
