@@ -38,7 +38,7 @@ def test_notice_lists_the_publicized_branches(login, rdb: Session) -> None:  # t
     five_cap = sum(n // 10 for _sector, n in per_sector)
     c = login("city_viewer")
     data = c.json(f"/reports/notice?publicity={pub.id}").json()
-    assert data["count"] == publicized == 202
+    assert data["count"] == publicized > 0
     assert data["starts_on"] == pub.starts_on.isoformat() and data["ends_on"] == pub.ends_on.isoformat()
     assert data["contact"] == pub.contact and data["state"] == "open"
     assert [g["stars"] for g in data["groups"]] == sorted((g["stars"] for g in data["groups"]), reverse=True)
