@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, Response
 from app import labels
 from app.assessments import evidence as evidence_service
 from app.assessments import scoring, service, workflow
-from app.assessments.models import Assessment
+from app.assessments.models import Assessment, ScoreEntry
 from app.assessments.schemas import ExtrasSave, ItemSave
 from app.audit import service as audit_service
 from app.auth.deps import CurrentPrincipal, Principal
@@ -174,14 +174,21 @@ def save_item(
     a, actor = _load(db, principal, assessment_id)
     source = "self" if actor.role == "branch" else "inspector"
     try:
-        service.save_item(db, actor=actor, assessment=a, item_code=item_code, source=source, data=body)
+        row, _result = service.save_item(
+            db, actor=actor, assessment=a, item_code=item_code, source=source, data=body
+        )
     except (Conflict, ValidationFailed) as exc:
         db.rollback()
         if not is_fragment_request(request):
             raise
         return _item_refused(request, db, principal, assessment_id, item_code, exc)
+    written = ScoreEntry.model_validate(row.model_dump())  # what THIS write stored
     db.commit()
     ci, card, mode = _one(db, a, actor, item_code)
+    if ci.version != written.version:
+        # Someone saved again between our commit and this read: answer with the version this write
+        # produced, so the client's next save is checked against it (and refused if stale).
+        ci.row = written
     totals = scoring.totals_public(a, card.result, mode.source)
     ctx = {"a": a, "card": card, "ci": ci, "mode": mode, "cs": card.cs, "totals": totals}
     data = {"item": ci.public(card.updated_by(ci)), "totals": totals}

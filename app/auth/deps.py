@@ -23,6 +23,7 @@ from app.web.errors import LoginRequired
 SESSION_COOKIE = "xj_session"
 PRE_CSRF_COOKIE = "xj_precsrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_REFUSED = "安全校验失败（CSRF），请刷新页面后重试"
 
 
 @dataclass(frozen=True)
@@ -100,24 +101,36 @@ def require(perm: Perm):  # type: ignore[no-untyped-def]
     return Depends(dep)
 
 
-async def csrf_guard(request: Request, db: SessionDep) -> None:
+async def csrf_guard(
+    request: Request, principal: Annotated[Principal | None, Depends(optional_principal)]
+) -> None:
     """Every state change carries the session's CSRF token (X-CSRF-Token header or csrf_token field).
 
-    The machine API (/api/) uses bearer tokens and no cookies, so it is exempt.
+    The machine API (/api/) uses bearer tokens and no cookies, so it is exempt. A request that cannot
+    carry a valid token (no session, no login-form cookie) is refused before its body is read.
+
+    The principal comes in as a (sync) sub-dependency, so its database work runs in the thread pool:
+    this coroutine runs on the event loop, and a write request's first statement is SQLite's
+    BEGIN IMMEDIATE, which waits (busy_timeout) while another request holds the write lock — on the
+    loop, that wait froze every request, including the one holding the lock, for the whole timeout.
     """
     if request.method in SAFE_METHODS or request.url.path.startswith("/api/"):
         return
+    expected = principal.session.csrf_token if principal else request.cookies.get(PRE_CSRF_COOKIE)
+    if not expected:
+        raise Forbidden(CSRF_REFUSED)
     sent = request.headers.get("x-csrf-token")
+    form = None
     if not sent:
         ctype = request.headers.get("content-type", "")
         if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             form = await request.form()
             value = form.get("csrf_token")
             sent = value if isinstance(value, str) else None
-    principal = optional_principal(request, db)
-    expected = principal.session.csrf_token if principal else request.cookies.get(PRE_CSRF_COOKIE)
-    if not sent or not expected or not hmac.compare_digest(sent, expected):
-        raise Forbidden("安全校验失败（CSRF），请刷新页面后重试")
+    if not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
+        if form is not None:
+            await form.close()  # uploaded files of a refused request: closed now, not at GC
+        raise Forbidden(CSRF_REFUSED)
 
 
 def new_pre_csrf() -> str:

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from app.audit import service as audit
 from app.auth import service
-from app.auth.deps import PRE_CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, new_pre_csrf
+from app.auth.deps import PRE_CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, new_pre_csrf, optional_principal
 from app.config import get_settings
 from app.db import SessionDep
 from app.web.htmx import redirect, render
@@ -27,7 +27,14 @@ def _safe_next(value: str | None) -> str:
 def _login_page(
     request: Request, *, next_url: str, username: str = "", error: str | None = None, status_code: int = 200
 ) -> Response:
-    token = request.cookies.get(PRE_CSRF_COOKIE) or new_pre_csrf()
+    # Someone already signed in (switching accounts) posts back their session's token: csrf_guard checks
+    # the session's token whenever a session cookie is live, so the form must carry that one.
+    principal = getattr(request.state, "principal", None)
+    token = (
+        principal.session.csrf_token
+        if principal is not None
+        else request.cookies.get(PRE_CSRF_COOKIE) or new_pre_csrf()
+    )
     request.state.csrf_token = token
     response = render(
         request,
@@ -43,8 +50,9 @@ def _login_page(
 
 
 @router.get("/login", include_in_schema=False)
-def login_form(request: Request, next: str | None = None) -> Response:
+def login_form(request: Request, db: SessionDep, next: str | None = None) -> Response:
     """Shows the login form."""
+    optional_principal(request, db)
     return _login_page(request, next_url=_safe_next(next))
 
 

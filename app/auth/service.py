@@ -38,7 +38,15 @@ def authenticate(
 ) -> LoginResult:
     """Checks a password, counting failures and locking the account after too many."""
     now = utcnow()
-    user = session.exec(select(User).where(User.username == username.strip())).first()
+    name = username.strip()
+    if not name or len(name) > 64 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        # No such username can exist (and PostgreSQL refuses a NUL in a query parameter).
+        verify_password(password, DUMMY_HASH)
+        return LoginResult(None, GENERIC_LOGIN_ERROR)
+    # FOR UPDATE (PostgreSQL): concurrent attempts on one account queue here, so no failure is lost to a
+    # read-modify-write race and the lock really comes after LOGIN_MAX_FAILURES guesses. (SQLite's write
+    # transaction, BEGIN IMMEDIATE, serializes them already; SQLAlchemy omits the clause there.)
+    user = session.exec(select(User).where(User.username == name).with_for_update()).first()
     if user is None:
         verify_password(password, DUMMY_HASH)
         return LoginResult(None, GENERIC_LOGIN_ERROR)

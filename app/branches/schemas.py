@@ -79,6 +79,16 @@ class _Input(BaseModel):
             out[key] = value
         return out
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        # NUL and other control characters never belong in a name or a reason (PostgreSQL refuses NUL).
+        if isinstance(value, str) and any(
+            (ord(c) < 32 and c not in "\t\n\r") or ord(c) == 127 for c in value
+        ):
+            raise ValueError("不能包含控制字符")
+        return value
+
 
 class _BranchFields(_Input):
     name: str = Field(min_length=2, max_length=128)

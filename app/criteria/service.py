@@ -321,6 +321,10 @@ def parse_text(text: str) -> dict[str, Any]:
     if text.lstrip().startswith("{"):
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise ValidationFailed(
+                "文档嵌套层级过深", field_errors={"document": "文档嵌套层级过深，不是有效的评分标准"}
+            ) from None
         except ValueError as exc:
             line = getattr(exc, "lineno", None)
             where = f"（第 {line} 行）" if line else ""
@@ -330,6 +334,10 @@ def parse_text(text: str) -> dict[str, Any]:
     else:
         try:
             data = parse_yaml(text)
+        except RecursionError:
+            raise ValidationFailed(
+                "文档嵌套层级过深", field_errors={"document": "文档嵌套层级过深，不是有效的评分标准"}
+            ) from None
         except DocumentError as exc:
             raise ValidationFailed(
                 "评分标准文档有误", field_errors={p or "document": m for p, m in exc.errors}

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import DomainError
 from app.web.htmx import VARY, is_fragment_request, redirect, wants_json
+from app.web.middleware import apply_security_headers
 from app.web.templating import base_context, templates
 
 log = logging.getLogger("app.errors")
@@ -133,7 +134,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return respond_error(request, 500, "服务器内部错误，请稍后重试；如持续出现请联系管理员")
+        response = respond_error(request, 500, "服务器内部错误，请稍后重试；如持续出现请联系管理员")
+        # Starlette answers a 500 outside every middleware: the security headers are added here.
+        apply_security_headers(response.headers, request.url.path)
+        return response
 
 
 _ZH = {
