@@ -23,8 +23,8 @@ from app.regions.models import Region
 DOCUMENT: dict[str, Any] = {
     "title": "测试细则",
     "categories": [
-        {"code": "A", "name": "组织建设", "items": [{"code": "A1", "name": "三会一课", "max": "10"}]},
-        {"code": "B", "name": "作用发挥", "items": [{"code": "B1", "name": "为民服务", "max": "10"}]},
+        {"code": "A", "name": "组织建设", "items": [{"code": "A1", "name": "三会一课", "max": "50"}]},
+        {"code": "B", "name": "作用发挥", "items": [{"code": "B1", "name": "为民服务", "max": "50"}]},
     ],
     "bands": [{"stars": 5, "min": "90"}, {"stars": 4, "min": "80"}],
 }
@@ -59,7 +59,8 @@ def criteria_set(
     title: str | None = None,
     document: dict[str, Any] | None = None,
 ) -> CriteriaSetRecord:
-    doc = document or DOCUMENT
+    # A valid document for this year and sector: published sets are always valid in the product.
+    doc = {**(document or DOCUMENT), "year": year, "sector": sector}
     content_hash = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
     row = CriteriaSetRecord(
         year=year,

@@ -131,7 +131,7 @@ def test_criteria_sets_visibility_and_document(api, data, tokens) -> None:  # ty
     assert [c["id"] for c in arch] == [cs["archived"]]
     detail = api.get(f"/api/v1/criteria-sets/{cs['rural']}").json()
     assert (
-        detail["document"] == f.DOCUMENT
+        detail["document"] == {**f.DOCUMENT, "year": YEAR, "sector": "rural"}
         and detail["region_code"] == "9901"
         and len(detail["content_hash"]) == 64
     )
