@@ -23,6 +23,7 @@ from app.assessments.models import Assessment, ScoreEntry
 from app.auth.scope import Scope
 from app.branches.models import Branch
 from app.errors import NotFound
+from app.regions.paths import in_subtree
 
 
 def _assessment_base(
@@ -32,7 +33,7 @@ def _assessment_base(
     stmt = (
         select(Assessment, Branch.code, Branch.name)
         .join(Branch, col(Branch.id) == col(Assessment.branch_id))
-        .where(col(Assessment.region_path).startswith(path, autoescape=True))
+        .where(in_subtree(col(Assessment.region_path), path))
     )
     if query.year:
         stmt = stmt.where(Assessment.year == query.year)

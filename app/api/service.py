@@ -32,6 +32,7 @@ from app.criteria.models import CriteriaSetRecord
 from app.errors import NotFound
 from app.rankings import service as rankings_service
 from app.regions.models import Region
+from app.regions.paths import in_subtree
 
 VISIBLE_CRITERIA_STATUSES = ("published", "archived")
 
@@ -42,7 +43,7 @@ VISIBLE_CRITERIA_STATUSES = ("published", "archived")
 def list_regions(session: Session, *, scope: Scope, query: RegionQuery) -> RegionPage:
     """Lists the regions of the scope (or of a region inside it), by official code."""
     path = region_filter_path(session, scope=scope, code=query.region)
-    base = select(Region).where(col(Region.path).startswith(path, autoescape=True))
+    base = select(Region).where(in_subtree(col(Region.path), path))
     if query.level:
         base = base.where(Region.level == query.level)
     stmt = base
@@ -112,7 +113,7 @@ def _branches_out(session: Session, rows: list[Branch]) -> list[BranchOut]:
 def list_branches(session: Session, *, scope: Scope, query: BranchQuery) -> BranchPage:
     """Lists the branches of the scope, ordered by (updated_at, id)."""
     path = region_filter_path(session, scope=scope, code=query.region)
-    base = select(Branch).where(col(Branch.region_path).startswith(path, autoescape=True))
+    base = select(Branch).where(in_subtree(col(Branch.region_path), path))
     if query.sector:
         base = base.where(Branch.sector == query.sector)
     if query.status:
@@ -146,7 +147,7 @@ def _applies_to(path: str) -> Any:
     """Criteria sets issued for a region path: by an ancestor (or itself) or by a region inside it."""
     parts = path_codes(path)
     ancestors = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-    return or_(col(Region.path).in_(ancestors), col(Region.path).startswith(path, autoescape=True))
+    return or_(col(Region.path).in_(ancestors), in_subtree(col(Region.path), path))
 
 
 def _criteria_out(c: CriteriaSetRecord, region: Region, *, detail: bool) -> CriteriaSetOut:

@@ -20,6 +20,7 @@ from app.auth.scope import Scope
 from app.branches.models import Branch
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.regions.models import Region
+from app.regions.paths import in_subtree
 
 
 @dataclass
@@ -68,7 +69,7 @@ def finalize_preview(session: Session, *, scope: Scope, region: Region, year: in
             .where(
                 Assessment.year == year,
                 Assessment.status == "publicized",
-                col(Assessment.region_path).startswith(region.path, autoescape=True),
+                in_subtree(col(Assessment.region_path), region.path),
             )
             .order_by(col(Assessment.id))
         ).all()
@@ -197,7 +198,7 @@ def _publicized(session: Session, *, region: Region, year: int) -> list[Assessme
             select(Assessment).where(
                 Assessment.year == year,
                 Assessment.status == "publicized",
-                col(Assessment.region_path).startswith(region.path, autoescape=True),
+                in_subtree(col(Assessment.region_path), region.path),
             )
         ).all()
     )
@@ -212,7 +213,7 @@ def finals(session: Session, *, region: Region, year: int) -> list[tuple[Assessm
             .where(
                 Assessment.year == year,
                 Assessment.status == "final",
-                col(Assessment.region_path).startswith(region.path, autoescape=True),
+                in_subtree(col(Assessment.region_path), region.path),
             )
         ).all()
     )

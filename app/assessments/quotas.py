@@ -13,6 +13,7 @@ from app.assessments import scoring
 from app.assessments.models import Assessment
 from app.branches.models import Branch
 from app.criteria.models import CriteriaSetRecord
+from app.regions.paths import in_subtree
 from app.scoring import CriteriaSet, QuotaCandidate, QuotaDecision, apply_quotas
 
 POOL_STATUSES = ("publicized", "final")
@@ -60,7 +61,7 @@ def outcomes(
                 .where(
                     Assessment.criteria_set_id == set_id,
                     col(Assessment.status).in_(list(pool_statuses)),
-                    col(Assessment.region_path).startswith(prefix, autoescape=True),
+                    in_subtree(col(Assessment.region_path), prefix),
                     Assessment.year == members[0].year,
                 )
                 .order_by(col(Branch.code))

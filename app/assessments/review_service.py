@@ -35,6 +35,7 @@ from app.criteria.models import CriteriaSetRecord
 from app.errors import Conflict, ValidationFailed
 from app.labels import ASSESSMENT_STATUSES
 from app.regions.models import Region
+from app.regions.paths import in_subtree
 
 Status = Literal[
     "draft", "self_submitted", "scoring", "submitted", "returned", "reviewed", "publicized", "final"
@@ -119,7 +120,7 @@ def _filtered(stmt: Any, *, scope: Scope, filters: QueueFilters, region_path: st
     if scope.branch_id is not None:
         stmt = stmt.where(Assessment.branch_id == scope.branch_id)
     if region_path:
-        stmt = stmt.where(col(Assessment.region_path).startswith(region_path, autoescape=True))
+        stmt = stmt.where(in_subtree(col(Assessment.region_path), region_path))
     if filters.sector:
         stmt = stmt.where(Assessment.sector == filters.sector)
     if filters.q:

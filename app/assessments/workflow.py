@@ -17,6 +17,7 @@ from app.db_types import utcnow
 from app.errors import Conflict, Forbidden, ValidationFailed
 from app.labels import ASSESSMENT_STATUSES
 from app.regions.models import Region
+from app.regions.paths import in_subtree
 
 
 def _need(actor: Actor, perm: Perm, message: str) -> None:
@@ -156,7 +157,7 @@ def open_publicity(
             select(Assessment).where(
                 Assessment.year == year,
                 Assessment.status == "reviewed",
-                col(Assessment.region_path).startswith(region.path, autoescape=True),
+                in_subtree(col(Assessment.region_path), region.path),
             )
         )
     )
@@ -253,7 +254,7 @@ def finalize(session: Session, *, actor: Actor, region: Region, year: int, force
             select(Assessment).where(
                 Assessment.year == year,
                 Assessment.status == "publicized",
-                col(Assessment.region_path).startswith(region.path, autoescape=True),
+                in_subtree(col(Assessment.region_path), region.path),
             )
         )
     )

@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement
 
+from app.regions.paths import in_subtree
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -22,4 +24,4 @@ class Scope:
 
     def filter(self, path_column: Any) -> ColumnElement[bool]:
         """A SQL condition: the row's region path is inside this scope."""
-        return path_column.startswith(self.region_path, autoescape=True)  # type: ignore[no-any-return]
+        return in_subtree(path_column, self.region_path)

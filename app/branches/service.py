@@ -26,6 +26,7 @@ from app.branches.schemas import (
 from app.db_types import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.regions.models import Region
+from app.regions.paths import in_subtree
 
 NOT_IN_SCOPE = "支部不存在或不在您的管辖范围内"
 REGION_NOT_IN_SCOPE = "区划不存在或不在您的管辖范围内"
@@ -51,7 +52,7 @@ def _filtered(stmt: Any, *, scope: Scope, filters: BranchFilters, region_path: s
     if scope.branch_id is not None:
         stmt = stmt.where(Branch.id == scope.branch_id)
     if region_path:
-        stmt = stmt.where(col(Branch.region_path).startswith(region_path, autoescape=True))
+        stmt = stmt.where(in_subtree(col(Branch.region_path), region_path))
     if filters.sector:
         stmt = stmt.where(Branch.sector == filters.sector)
     if filters.status:
@@ -381,7 +382,7 @@ def merge_candidates(session: Session, *, scope: Scope, branch: Branch, limit: i
     prefix = near if scope.contains_path(near) else scope.region_path
     stmt = (
         select(Branch)
-        .where(col(Branch.region_path).startswith(prefix, autoescape=True), Branch.status == "active")
+        .where(in_subtree(col(Branch.region_path), prefix), Branch.status == "active")
         .where(Branch.id != branch.id)
         .order_by(col(Branch.code))
         .limit(limit)

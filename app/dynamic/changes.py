@@ -17,6 +17,7 @@ from app.dynamic.models import StarChange
 from app.dynamic.schemas import StarChangeCreate, StarChangePublic
 from app.errors import Conflict, ValidationFailed
 from app.labels import STARS
+from app.regions.paths import in_subtree
 
 
 def changes(session: Session, *, region_path: str, year: int | None = None) -> list[StarChangePublic]:
@@ -24,7 +25,7 @@ def changes(session: Session, *, region_path: str, year: int | None = None) -> l
     stmt = (
         select(StarChange, Assessment)
         .join(Assessment, col(Assessment.id) == StarChange.assessment_id)
-        .where(col(Assessment.region_path).startswith(region_path, autoescape=True))
+        .where(in_subtree(col(Assessment.region_path), region_path))
     )
     if year is not None:
         stmt = stmt.where(Assessment.year == year)

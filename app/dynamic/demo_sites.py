@@ -41,6 +41,7 @@ from app.dynamic.schemas import (
 )
 from app.errors import Conflict, ValidationFailed
 from app.regions.models import Region
+from app.regions.paths import in_subtree
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def candidates(session: Session, *, region_path: str, year: int) -> list[DemoCan
     taken = select(DemoSite.branch_id).where(DemoSite.year == year)
     stmt = (
         _eligible_stmt(year)
-        .where(col(Assessment.region_path).startswith(region_path, autoescape=True))
+        .where(in_subtree(col(Assessment.region_path), region_path))
         .where(col(Assessment.branch_id).not_in(taken))
         .order_by(col(Assessment.total).desc(), col(Assessment.id))
     )
@@ -130,9 +131,7 @@ def sites(
     session: Session, *, region_path: str, year: int, statuses: tuple[str, ...] | None = None
 ) -> list[DemoSitePublic]:
     """The 示范点 records of a year under a path (all statuses unless given)."""
-    stmt = select(DemoSite).where(
-        DemoSite.year == year, col(DemoSite.region_path).startswith(region_path, autoescape=True)
-    )
+    stmt = select(DemoSite).where(DemoSite.year == year, in_subtree(col(DemoSite.region_path), region_path))
     if statuses:
         stmt = stmt.where(col(DemoSite.status).in_(statuses))
     rows = list(session.exec(stmt.order_by(col(DemoSite.region_path), col(DemoSite.id))))
@@ -152,7 +151,7 @@ def cap_info(
     counties = list(
         session.exec(
             select(Region)
-            .where(Region.level == "county", col(Region.path).startswith(prefix, autoescape=True))
+            .where(Region.level == "county", in_subtree(col(Region.path), prefix))
             .order_by(col(Region.code))
         )
     )
@@ -183,7 +182,7 @@ def _counts(session: Session, *, county_path: str, year: int) -> tuple[int, int]
             Assessment.status == "final",
             Assessment.final_stars == 5,
             col(Assessment.vetoed).is_(False),
-            col(Assessment.region_path).startswith(county_path, autoescape=True),
+            in_subtree(col(Assessment.region_path), county_path),
         )
     ).one()
     named = session.exec(
@@ -192,7 +191,7 @@ def _counts(session: Session, *, county_path: str, year: int) -> tuple[int, int]
         .where(
             DemoSite.year == year,
             DemoSite.status == "designated",
-            col(DemoSite.region_path).startswith(county_path, autoescape=True),
+            in_subtree(col(DemoSite.region_path), county_path),
         )
     ).one()
     return int(five), int(named)

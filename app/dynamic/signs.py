@@ -24,6 +24,7 @@ from app.branches.models import Branch
 from app.dynamic.common import effective_stars
 from app.dynamic.schemas import Sign
 from app.labels import STARS
+from app.regions.paths import in_subtree
 
 SATISFACTION_FLOOR = Decimal("0.6")
 VACANCY_MONTHS = 3
@@ -129,7 +130,7 @@ def assessments_by_branch(
     if branch_ids is not None:
         stmt = stmt.where(col(Assessment.branch_id).in_(list(branch_ids)))
     if region_path is not None:
-        branches = select(Branch.id).where(col(Branch.region_path).startswith(region_path, autoescape=True))
+        branches = select(Branch.id).where(in_subtree(col(Branch.region_path), region_path))
         stmt = stmt.where(col(Assessment.branch_id).in_(branches))
     out: dict[int, dict[int, Assessment]] = {}
     for a in session.exec(stmt):

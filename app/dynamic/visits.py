@@ -25,6 +25,7 @@ from app.dynamic.common import branch_in_scope, branch_refs
 from app.dynamic.models import Visit, WeakListing
 from app.dynamic.schemas import VisitCreate, VisitPriority, VisitPublic
 from app.errors import ValidationFailed
+from app.regions.paths import in_subtree
 from app.scoring import CriteriaSet, Item
 
 LISTED_POINTS = 200.0
@@ -37,7 +38,7 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def _in_path(column: object, region_path: str):  # type: ignore[no-untyped-def]
-    return col(column).startswith(region_path, autoescape=True)  # type: ignore[arg-type]
+    return in_subtree(col(column), region_path)  # type: ignore[arg-type]
 
 
 def _last_visits(session: Session, region_path: str) -> dict[int, date]:

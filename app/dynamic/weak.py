@@ -28,6 +28,7 @@ from app.dynamic.schemas import (
 )
 from app.dynamic.weak_cap import apply_weak_cap
 from app.errors import Conflict, ValidationFailed
+from app.regions.paths import in_subtree
 
 PASSED = "【合格】"
 FAILED = "【不合格】"
@@ -60,15 +61,13 @@ def suggestions(session: Session, *, region_path: str, year: int) -> list[Sugges
     branches = {
         b.id or 0: b
         for b in session.exec(
-            select(Branch).where(
-                col(Branch.region_path).startswith(region_path, autoescape=True), Branch.status == "active"
-            )
+            select(Branch).where(in_subtree(col(Branch.region_path), region_path), Branch.status == "active")
         )
     }
     decided = set(
         session.exec(
             select(WeakListing.branch_id).where(
-                col(WeakListing.region_path).startswith(region_path, autoescape=True),
+                in_subtree(col(WeakListing.region_path), region_path),
                 _this_year_or_still_listed(year),
             )
         )
@@ -154,7 +153,7 @@ def listings(
 ) -> list[WeakListingPublic]:
     """The register of `year` under a path, plus earlier listings still under rectification."""
     stmt = select(WeakListing).where(
-        col(WeakListing.region_path).startswith(region_path, autoescape=True),
+        in_subtree(col(WeakListing.region_path), region_path),
         _this_year_or_still_listed(year),
     )
     if status:

@@ -25,6 +25,7 @@ from app.labels import SECTORS
 from app.rankings import service
 from app.rankings.schemas import Comparison, GroupStats, YearPair, YearsComparison
 from app.regions.models import Region
+from app.regions.paths import in_subtree
 
 TWO = Decimal("0.01")
 
@@ -160,7 +161,7 @@ def transitions(
             col(yb.status).in_(service.COMPLETED_STATUSES),
             scope.filter(col(ya.region_path)),
             scope.filter(col(yb.region_path)),
-            col(yb.region_path).startswith(region.path, autoescape=True),
+            in_subtree(col(yb.region_path), region.path),
         )
         .group_by(sa, sb)
     )

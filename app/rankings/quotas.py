@@ -24,6 +24,7 @@ from app.rankings import rescore, service
 from app.rankings.schemas import QuotaGroup, QuotaLine, QuotaMove, QuotaPressure
 from app.rankings.service import A
 from app.regions.models import Region
+from app.regions.paths import in_subtree
 from app.scoring import CriteriaSet, QuotaCandidate, QuotaDecision, Result, apply_quotas
 from app.scoring.quotas import quota_count
 
@@ -73,7 +74,7 @@ def _pool(session: Session, *, year: int, set_id: int, prefix: str, scope: Scope
         A.year == year,
         A.criteria_set_id == set_id,
         A.status.in_(service.COMPLETED_STATUSES),
-        A.region_path.startswith(prefix, autoescape=True),
+        in_subtree(A.region_path, prefix),
         scope.filter(A.region_path),
     )
     return list(session.execute(stmt).scalars())

@@ -29,6 +29,7 @@ from app.errors import NotFound, ValidationFailed
 from app.labels import SECTORS
 from app.rankings.schemas import Change, RankedRow, RankingPage, RegionRef
 from app.regions.models import Region
+from app.regions.paths import in_subtree
 
 COMPLETED_STATUSES: tuple[str, ...] = ("submitted", "reviewed", "publicized", "final")
 RANKED_STATUSES = COMPLETED_STATUSES
@@ -109,7 +110,7 @@ def township_of_path(path: str, regions: dict[str, Region]) -> Region | None:
 def scoped(stmt: Any, *, scope: Scope, region_path: str, a: Any = A) -> Any:
     stmt = stmt.where(scope.filter(col(a.region_path)))
     if region_path != scope.region_path:
-        stmt = stmt.where(col(a.region_path).startswith(region_path, autoescape=True))
+        stmt = stmt.where(in_subtree(col(a.region_path), region_path))
     if scope.branch_id is not None:
         stmt = stmt.where(a.branch_id == scope.branch_id)
     return stmt

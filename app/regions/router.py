@@ -16,6 +16,7 @@ from app.branches.models import Branch
 from app.branches.schemas import ImportResult
 from app.db import SessionDep
 from app.regions import imports, service
+from app.regions.paths import in_subtree
 from app.regions.schemas import RegionPublic
 from app.web.htmx import render
 
@@ -40,7 +41,7 @@ def regions_page(
             counts[kid.code] = 0
         stmt = (
             select(Branch.region_path, func.count())
-            .where(col(Branch.region_path).startswith(region.path), Branch.status == "active")
+            .where(in_subtree(col(Branch.region_path), region.path), Branch.status == "active")
             .group_by(Branch.region_path)
         )
         for path, n in db.exec(stmt):

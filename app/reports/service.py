@@ -37,6 +37,7 @@ from app.rankings import comparisons, heatmap, history, quotas
 from app.rankings import service as rankings
 from app.rankings.schemas import GroupStats, Heatmap, RankedRow
 from app.regions.models import Region
+from app.regions.paths import in_subtree
 from app.reports.schemas import (
     AnnualReport,
     BranchLine,
@@ -129,7 +130,7 @@ def data_stamp(session: Session, *, scope: Scope, region: Region, year: int) -> 
             tuple(
                 session.execute(
                     select(func.count(), func.max(ds.updated_at)).where(
-                        ds.year == year, col(ds.region_path).startswith(region.path, autoescape=True)
+                        ds.year == year, in_subtree(col(ds.region_path), region.path)
                     )
                 ).one()
             )
@@ -143,7 +144,7 @@ def data_stamp(session: Session, *, scope: Scope, region: Region, year: int) -> 
                     select(func.count(), func.max(sc.created_at))
                     .join(A, A.id == sc.assessment_id)
                     .where(col(A.year).between(year - 1, year))
-                    .where(col(A.region_path).startswith(region.path, autoescape=True))
+                    .where(in_subtree(col(A.region_path), region.path))
                 ).one()
             )
         )
@@ -388,7 +389,7 @@ def _quotas(session: Session, *, scope: Scope, region: Region, year: int) -> lis
                 A.year == year,
                 A.criteria_set_id == g.criteria_set_id,
                 col(A.status).in_(rankings.COMPLETED_STATUSES),
-                col(A.region_path).startswith(prefix, autoescape=True),
+                in_subtree(col(A.region_path), prefix),
                 scope.filter(col(A.region_path)),
             )
             .group_by(A.status, shown)

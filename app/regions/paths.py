@@ -1,0 +1,65 @@
+"""Region paths ('/99/9901/990102/') and the SQL condition "this path lies in that subtree".
+
+Every scope check and region filter in the product goes through ``in_subtree``. It compiles per engine
+to the form that engine's indexes serve:
+
+* SQLite: the half-open range ``path >= :p AND path < :end`` (``end`` is ``p`` with its last character
+  incremented). SQLite never uses an index for ``LIKE :param`` (case-insensitive, bound pattern,
+  ESCAPE), so a ``LIKE`` turned every ranking query into a scan of the year; the range is an index
+  range (measured on 100,000 assessments: 31 ms → 4 ms). SQLite compares text bytewise (BINARY), so the
+  range is exactly the prefix test.
+* PostgreSQL: ``path LIKE :p || '%'`` (escaped), served by the ``text_pattern_ops`` indexes of
+  migration 0003 whatever the database's collation; a range on a non-C collation would not be a prefix
+  test (``/`` may be ignored when ordering).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, literal, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import Boolean
+
+
+def subtree_end(prefix: str) -> str:
+    """The smallest string above every string that starts with ``prefix`` (bytewise, for ASCII paths)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+class InSubtree(ColumnElement[bool]):
+    """``column`` starts with ``prefix``, compiled per dialect (see the module docstring).
+
+    Both forms are built up front so that their bound parameters are part of the statement's cache key
+    (SQLAlchemy reuses a compiled statement with the new statement's parameters)."""
+
+    inherit_cache = True
+    _is_implicitly_boolean = True
+    type = Boolean()
+    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy reads it from the class)
+        ("as_range", InternalTraversal.dp_clauseelement),
+        ("as_like", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: Any, prefix: str) -> None:
+        self.as_range = and_(column >= literal(prefix), column < literal(subtree_end(prefix))).self_group()
+        self.as_like = column.startswith(prefix, autoescape=True)
+
+
+@compiles(InSubtree)
+def _like(element: InSubtree, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.as_like, **kw)  # type: ignore[no-any-return]
+
+
+@compiles(InSubtree, "sqlite")
+def _range(element: InSubtree, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.as_range, **kw)  # type: ignore[no-any-return]
+
+
+def in_subtree(column: Any, prefix: str) -> ColumnElement[bool]:
+    """SQL: the path in ``column`` is ``prefix`` or below it. An empty prefix is everything."""
+    if not prefix:
+        return true()
+    return InSubtree(column, prefix)
