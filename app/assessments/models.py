@@ -30,7 +30,10 @@ class Assessment(SQLModel, table=True):
         CheckConstraint("version >= 1", name="version"),
         CheckConstraint("status <> 'final' OR final_stars IS NOT NULL", name="final_has_stars"),
         UniqueConstraint("branch_id", "year"),
-        Index(None, "year", "region_path", "sector", "total"),
+        # Rankings (app.rankings.service.rank): a region's rows, and a year's rows in total order; both
+        # cover the filters, so counting never reads the table.
+        Index(None, "year", "region_path", "sector", "total", "status"),
+        Index(None, "year", "total", "region_path", "sector", "status"),
         Index(None, "year", "final_stars"),
         Index(None, "year", "status"),
         Index(None, "updated_at", "id"),
@@ -67,6 +70,27 @@ class Assessment(SQLModel, table=True):
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finalized_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AssessmentTally(SQLModel, table=True):
+    """How many assessments with a total each (year, region prefix, sector, status) has: the size of a
+    ranking of a province, city or county without counting 100,000 rows per request.
+
+    Maintained only by database triggers on `assessment` (migration 0004), in the writing transaction,
+    so it is exact for every reader. `prefix` is the assessment's region path cut to its first
+    `TALLY_DEPTH` codes (a county's path under a province), so a region at that depth or above sums the
+    rows of its subtree; deeper regions count assessments directly (they are small)."""
+
+    __tablename__ = "assessment_tally"
+
+    year: int = Field(primary_key=True)
+    prefix: str = Field(primary_key=True, max_length=255)
+    sector: str = Field(primary_key=True, max_length=16)
+    status: str = Field(primary_key=True, max_length=16)
+    n: int = 0
+
+
+TALLY_DEPTH = 3  # codes kept in AssessmentTally.prefix (migration 0004's triggers use the same depth)
 
 
 class ScoreEntry(SQLModel, table=True):

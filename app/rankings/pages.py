@@ -3,9 +3,10 @@ sector), its template context and file downloads."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar, overload
 
 from fastapi import Depends, Query
 from fastapi.responses import Response
@@ -21,6 +22,8 @@ Year = Annotated[int | None, Query(ge=2000, le=2100)]
 RegionCode = Annotated[str | None, Query(max_length=12, pattern=r"^\d*$")]
 SectorParam = Annotated[str | None, Query(max_length=16)]
 Ext = Literal["xlsx", "csv"]
+T = TypeVar("T")
+BAR_LEVELS = ("province", "city", "county", "township")  # villages would be thousands of options
 CHANGE_LABELS = exports.CHANGE_LABELS
 BASIS_LABELS = exports.BASIS_LABELS
 
@@ -92,23 +95,50 @@ def resolve_sector(
     return checked
 
 
+class Lazy(Sequence[T]):
+    """A list computed on first use: the filter bar's choices cost queries that a fragment or JSON answer
+    (which never renders the bar) should not pay. Templates render inside the request, so the session is
+    still open when the page iterates it."""
+
+    def __init__(self, compute: Callable[[], Iterable[T]]) -> None:
+        self._compute = compute
+        self._items: list[T] | None = None
+
+    def _get(self) -> list[T]:
+        if self._items is None:
+            self._items = list(self._compute())
+        return self._items
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._get())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._get()
+
+
 def page_ctx(
     db: Session, principal: Principal, *, year: int, region: Region, sector: str | None, tab: str
 ) -> dict[str, Any]:
     """What every analysis page's filter bar needs."""
-    regions = [
-        r
-        for r in regions_service.in_scope(db, scope=principal.scope)
-        if r.level in ("province", "city", "county", "township")
-    ]
+    scope = principal.scope
     return {
         "tab": tab,
         "year": year,
-        "years": service.years_present(db, scope=principal.scope) or [year],
+        "years": Lazy(lambda: service.years_present(db, scope=scope) or [year]),
         "region": region,
-        "regions": regions,
+        "regions": Lazy(lambda: regions_service.in_scope(db, scope=scope, levels=BAR_LEVELS)),
         "sector": sector or "all",
-        "sectors": service.sectors_present(db, scope=principal.scope, year=year, region_path=region.path),
+        "sectors": Lazy(lambda: service.sectors_present(db, scope=scope, year=year, region_path=region.path)),
         "SORTS": service.SORTS,
         "CHANGE_LABELS": CHANGE_LABELS,
         "BASIS_LABELS": BASIS_LABELS,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlmodel import Session, col, func, select
 
 from app.auth.scope import Scope
@@ -32,11 +34,15 @@ def ancestors(session: Session, *, region: Region) -> list[Region]:
     return [rows[c] for c in codes if c in rows]
 
 
-def in_scope(session: Session, *, scope: Scope, level: str | None = None) -> list[Region]:
-    """Lists the regions of a scope (optionally of one level), by code."""
+def in_scope(
+    session: Session, *, scope: Scope, level: str | None = None, levels: Sequence[str] | None = None
+) -> list[Region]:
+    """Lists the regions of a scope (optionally of one level, or of some levels), by code."""
     stmt = select(Region).where(scope.filter(col(Region.path)))
     if level:
         stmt = stmt.where(Region.level == level)
+    if levels is not None:
+        stmt = stmt.where(col(Region.level).in_(list(levels)))
     return list(session.exec(stmt.order_by(col(Region.code))))
 
 
