@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,11 @@ class Settings(BaseSettings):
     login_lock_minutes: int = Field(default=15, ge=1)
     max_upload_mb: int = Field(default=10, ge=1)
     log_level: str = "INFO"
+    # SQLite durability (WAL mode). FULL: every commit is fsynced, so an acknowledged write survives a
+    # power loss. NORMAL: the WAL is fsynced at checkpoints only; still safe against application and OS
+    # crashes (no corruption, nothing acknowledged lost when only the process dies), but the last commits
+    # before a power loss or kernel panic may be rolled back. See docs/reliability.md.
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file under the data directory."""

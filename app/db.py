@@ -1,23 +1,39 @@
 """Engine, sessions and the one transaction rule.
 
 The transaction rule: a request (or a CLI command) owns the session and commits once at the end;
-services only `flush()`. On SQLite every connection runs in WAL mode with synchronous=FULL,
-foreign keys on and a busy timeout, so concurrent writers queue instead of failing.
+services only `flush()`. On SQLite every connection runs in WAL mode with synchronous=FULL (unless the
+SQLITE_SYNCHRONOUS setting says NORMAL), foreign keys on and a busy timeout, so concurrent writers queue
+instead of failing. SQLite connections are pooled (connect pragmas and the WAL checkpoint that closing
+the last connection runs are not paid per request).
+
+SQLite has one writer at a time. Inside one process, write transactions on the same database file queue
+on an in-process FIFO lock (taken at BEGIN, released when COMMIT or ROLLBACK has finished), so
+concurrent writers wait their turn in order instead of sleeping in SQLite's busy handler with back-off.
+Other processes (CLI commands, a second server) are still kept apart by SQLite's own lock.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import sqlite3
+import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, MetaData, event
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine, MetaData, event, make_url
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, SQLModel, create_engine
 
 from app.config import get_settings
+
+log = logging.getLogger("app.db")
+BUSY_TIMEOUT_S = 10
+SYNCHRONOUS = {"FULL": "FULL", "NORMAL": "NORMAL"}  # the only values accepted (it goes into a PRAGMA)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -30,37 +46,155 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, synchronous: str) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(f"PRAGMA synchronous={SYNCHRONOUS[synchronous]}")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cursor.close()
 
 
-def make_engine(url: str, *, write: bool = True) -> Engine:
+class FifoLock:
+    """A lock handed to its waiters in arrival order (threading.Lock promises no order)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Event] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held and not self._waiters:
+                self._held = True
+                return True
+            turn = threading.Event()
+            self._waiters.append(turn)
+        if turn.wait(timeout):
+            return True
+        with self._mutex:
+            if turn.is_set():  # handed over just as the wait timed out
+                return True
+            self._waiters.remove(turn)
+            return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().set()  # handed over: stays held
+            else:
+                self._held = False
+
+    @property
+    def locked(self) -> bool:
+        return self._held
+
+
+_WRITE_LOCKS: dict[str, FifoLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def write_lock_for(url: str) -> FifoLock | None:
+    """The process-wide writer lock of a SQLite database file (None for in-memory databases)."""
+    database = make_url(url).database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    key = os.path.realpath(database)
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, FifoLock())
+
+
+class SerializedConnection(sqlite3.Connection):
+    """A pysqlite connection that holds its database's writer lock from BEGIN IMMEDIATE until its COMMIT
+    or ROLLBACK has finished (or it is closed): the next writer starts only when this one is done."""
+
+    write_lock: FifoLock | None = None
+    holds_write_lock = False
+
+    def take_write_lock(self) -> None:
+        if self.write_lock is None or self.holds_write_lock:
+            return
+        self.holds_write_lock = self.write_lock.acquire(timeout=BUSY_TIMEOUT_S)
+        if not self.holds_write_lock:  # stuck holder: fall back to SQLite's busy handler
+            log.warning("in-process SQLite writer lock not acquired in %ss", BUSY_TIMEOUT_S)
+
+    def release_write_lock(self) -> None:
+        if self.holds_write_lock and self.write_lock is not None:
+            self.holds_write_lock = False
+            self.write_lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_write_lock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_write_lock()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_write_lock()
+
+
+def make_engine(url: str, *, write: bool = True, synchronous: str = "FULL") -> Engine:
     """Create an engine for SQLite or PostgreSQL (psycopg 3) with the pragmas we rely on.
 
     On SQLite a write engine opens every transaction with BEGIN IMMEDIATE, so a request that reads and
-    then writes waits for the lock (busy_timeout) instead of failing on a lock upgrade; read-only
-    requests use a deferred BEGIN and never block each other (WAL).
+    then writes waits for the lock instead of failing on a lock upgrade (first in the process's FIFO
+    writer lock, then, against other processes, in busy_timeout); read-only requests use a deferred
+    BEGIN and never block each other (WAL).
     """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
+        lock = write_lock_for(url) if write else None
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 10},
-            poolclass=NullPool if ":memory:" not in url else None,
+            connect_args={
+                "check_same_thread": False,
+                "timeout": BUSY_TIMEOUT_S,
+                "factory": SerializedConnection,
+            },
+            # Pooled: a fresh connection per request paid for the connect and its pragmas, and closing the
+            # last connection to a WAL database checkpoints (and fsyncs) the WAL every time.
+            **({} if ":memory:" in url else {"poolclass": QueuePool, "pool_size": 10, "max_overflow": 30}),
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(
+            engine, "connect", lambda dbapi_connection, _r: _sqlite_pragmas(dbapi_connection, synchronous)
+        )
         # Let SQLite take the write lock at BEGIN so read-then-write transactions don't deadlock.
         event.listen(engine, "connect", _disable_pysqlite_begin)
+        event.listen(
+            engine, "connect", lambda dbapi_connection, _record: _attach_lock(dbapi_connection, lock)
+        )
         begin = "BEGIN IMMEDIATE" if write else "BEGIN"
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        event.listen(engine, "begin", lambda conn: _begin(conn, begin))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _attach_lock(dbapi_connection: Any, lock: FifoLock | None) -> None:
+    if isinstance(dbapi_connection, SerializedConnection):
+        dbapi_connection.write_lock = lock
+
+
+def _begin(conn: Any, begin: str) -> None:
+    raw = conn.connection.dbapi_connection
+    serialized = isinstance(raw, SerializedConnection)
+    if serialized:
+        raw.take_write_lock()
+    try:
+        conn.exec_driver_sql(begin)
+    except BaseException:
+        if serialized:
+            raw.release_write_lock()
+        raise
 
 
 def _disable_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
@@ -69,13 +203,17 @@ def _disable_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
 
 @lru_cache
 def get_engine() -> Engine:
-    return make_engine(get_settings().resolved_database_url())
+    settings = get_settings()
+    return make_engine(settings.resolved_database_url(), synchronous=settings.sqlite_synchronous)
 
 
 @lru_cache
 def get_read_engine() -> Engine:
-    url = get_settings().resolved_database_url()
-    return make_engine(url, write=False) if url.startswith("sqlite") else get_engine()
+    settings = get_settings()
+    url = settings.resolved_database_url()
+    if not url.startswith("sqlite"):
+        return get_engine()
+    return make_engine(url, write=False, synchronous=settings.sqlite_synchronous)
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, Response
 from app import labels
 from app.assessments import evidence as evidence_service
 from app.assessments import scoring, service, workflow
-from app.assessments.models import Assessment, ScoreEntry
+from app.assessments.models import Assessment
 from app.assessments.schemas import ExtrasSave, ItemSave
 from app.audit import service as audit_service
 from app.auth.deps import CurrentPrincipal, Principal
@@ -174,7 +174,7 @@ def save_item(
     a, actor = _load(db, principal, assessment_id)
     source = "self" if actor.role == "branch" else "inspector"
     try:
-        row, _result = service.save_item(
+        row, result = service.save_item(
             db, actor=actor, assessment=a, item_code=item_code, source=source, data=body
         )
     except (Conflict, ValidationFailed) as exc:
@@ -182,13 +182,13 @@ def save_item(
         if not is_fragment_request(request):
             raise
         return _item_refused(request, db, principal, assessment_id, item_code, exc)
-    written = ScoreEntry.model_validate(row.model_dump())  # what THIS write stored
+    # The answer is built from what THIS write stored and scored, inside its transaction: no second read
+    # of the card after the commit (which, on SQLite, would take the write lock again).
+    cs = scoring.criteria_of(db, a)  # cached by its content hash: no query
+    card = scoring.saved_card(db, a, cs, row, result)
     db.commit()
-    ci, card, mode = _one(db, a, actor, item_code)
-    if ci.version != written.version:
-        # Someone saved again between our commit and this read: answer with the version this write
-        # produced, so the client's next save is checked against it (and refused if stale).
-        ci.row = written
+    ci = card.items()[0]
+    mode = service.card_mode(actor, a, cs.self_assessment)
     totals = scoring.totals_public(a, card.result, mode.source)
     ctx = {"a": a, "card": card, "ci": ci, "mode": mode, "cs": card.cs, "totals": totals}
     data = {"item": ci.public(card.updated_by(ci)), "totals": totals}
@@ -207,6 +207,7 @@ def _item_refused(
     """The item's own answer to a refused save: the conflict (server value, who) or the error."""
     a, actor = _load(db, principal, assessment_id)
     ci, card, mode = _one(db, a, actor, item_code)
+    db.commit()  # read-only: ends the transaction (and releases SQLite's write lock) before rendering
     ctx = {
         "a": a,
         "card": card,

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app.assessments.models import Assessment, Evidence, ScoreEntry
 from app.auth.models import User
 from app.criteria import service as criteria_service
-from app.criteria.models import CriteriaSetRecord
 from app.scoring import (
     CriteriaSet,
     Entries,
@@ -25,20 +25,40 @@ from app.scoring import (
     score,
 )
 from app.scoring.document import dec_str
+from app.scoring.engine import score_item
 
 EXTRA_KEYS = ("vetoes", "prerequisites", "appraisal", "designation")
 
 
 def criteria_of(session: Session, assessment: Assessment) -> CriteriaSet:
-    """The criteria set the assessment is pinned to."""
-    record = session.get(CriteriaSetRecord, assessment.criteria_set_id)
-    assert record is not None
-    return criteria_service.parsed(record)
+    """The criteria set the assessment is pinned to (parsed once per content hash, then cached)."""
+    return criteria_service.parsed_by_id(
+        session, record_id=assessment.criteria_set_id, content_hash=assessment.criteria_hash
+    )
+
+
+# Built once with bound parameters: every save runs these, and building a statement (and its cache key)
+# per call costs more than running it.
+_ENTRY_ROWS = select(ScoreEntry).where(
+    ScoreEntry.assessment_id == bindparam("aid"), ScoreEntry.source == bindparam("source")
+)
+_ENTRY_ROW = _ENTRY_ROWS.where(ScoreEntry.item_code == bindparam("code"))
+_LIVE_EVIDENCE = (
+    select(Evidence)
+    .where(Evidence.assessment_id == bindparam("aid"), col(Evidence.deleted_at).is_(None))
+    .order_by(col(Evidence.id))
+)
+_LIVE_ITEM_EVIDENCE = _LIVE_EVIDENCE.where(Evidence.item_code == bindparam("code"))
 
 
 def entry_rows(session: Session, assessment_id: int, source: str) -> list[ScoreEntry]:
-    stmt = select(ScoreEntry).where(ScoreEntry.assessment_id == assessment_id, ScoreEntry.source == source)
-    return list(session.exec(stmt))
+    return list(session.exec(_ENTRY_ROWS, params={"aid": assessment_id, "source": source}))
+
+
+def entry_row(session: Session, assessment_id: int, source: str, item_code: str) -> ScoreEntry | None:
+    """One item's stored entry of a source."""
+    params = {"aid": assessment_id, "source": source, "code": item_code}
+    return session.exec(_ENTRY_ROW, params=params).first()
 
 
 def build_entries(rows: list[ScoreEntry], extras: dict[str, Any] | None) -> Entries:
@@ -66,10 +86,7 @@ def recompute(session: Session, assessment: Assessment, cs: CriteriaSet | None =
     cs = cs or criteria_of(session, assessment)
     rows = entry_rows(session, assessment.id or 0, "inspector")
     result = score(cs, build_entries(rows, assessment.extras))
-    for row in rows:
-        item = result.items.get(row.item_code)
-        row.score = item.score if item else None
-        session.add(row)
+    _store_scores(rows, result)
     scored = sum(1 for r in result.items.values() if r.scored)
     assessment.total = result.total
     assessment.band_stars = result.band_stars
@@ -78,17 +95,40 @@ def recompute(session: Session, assessment: Assessment, cs: CriteriaSet | None =
     assessment.designated = result.designated
     assessment.items_total = len(result.items)
     assessment.items_scored = min(scored, len(result.items))
-    assessment.explanation = result.to_json()["explanation"]
+    assessment.explanation = explanation_json(result)
     _weak_cap(session, assessment)
     session.add(assessment)
     return result
 
 
+def explanation_json(result: Result) -> list[dict[str, Any]]:
+    """`result.to_json()["explanation"]` without serialising the whole result (items, categories …)."""
+    return [
+        {"kind": s.kind, "code": s.code, "text": s.text, "value": _plain_value(s.value)}
+        for s in result.explanation
+    ]
+
+
+def _plain_value(value: Any) -> Any:
+    return dec_str(value) if isinstance(value, Decimal) else value
+
+
+def _store_scores(rows: list[ScoreEntry], result: Result) -> None:
+    """Each entry row's item score (rows are loaded in the session: only changed ones become UPDATEs)."""
+    for row in rows:
+        item = result.items.get(row.item_code)
+        new = item.score if item else None
+        if new != row.score:
+            row.score = new
+
+
 def _weak_cap(session: Session, assessment: Assessment) -> None:
     """The three-star block of a weak-branch listing (app.dynamic) caps the provisional stars, with a step
     in the explanation. Not audited here: it is re-applied on every recompute; finalize audits it."""
-    from app.dynamic.weak_cap import STEP_KIND, weak_star_cap
+    from app.dynamic.weak_cap import STEP_KIND, WEAK_CAP_STARS, weak_star_cap
 
+    if assessment.stars is None or assessment.stars <= WEAK_CAP_STARS:
+        return  # the cap can only lower stars above it: no need to look for a listing
     cap, why = weak_star_cap(session, branch_id=assessment.branch_id, year=assessment.year)
     if cap is not None and assessment.stars is not None and assessment.stars > cap:
         assessment.stars = cap
@@ -103,10 +143,7 @@ def recompute_self(session: Session, assessment: Assessment, cs: CriteriaSet | N
     cs = cs or criteria_of(session, assessment)
     rows = entry_rows(session, assessment.id or 0, "self")
     result = score(cs, build_entries(rows, None))
-    for row in rows:
-        item = result.items.get(row.item_code)
-        row.score = item.score if item else None
-        session.add(row)
+    _store_scores(rows, result)
     assessment.self_total = result.total
     session.add(assessment)
     return result
@@ -302,10 +339,9 @@ def evidence_public(e: Evidence) -> dict[str, Any]:
 
 
 def live_evidence(session: Session, assessment_id: int, item_code: str | None = None) -> list[Evidence]:
-    stmt = select(Evidence).where(Evidence.assessment_id == assessment_id, col(Evidence.deleted_at).is_(None))
-    if item_code is not None:
-        stmt = stmt.where(Evidence.item_code == item_code)
-    return list(session.exec(stmt.order_by(col(Evidence.id))))
+    if item_code is None:
+        return list(session.exec(_LIVE_EVIDENCE, params={"aid": assessment_id}))
+    return list(session.exec(_LIVE_ITEM_EVIDENCE, params={"aid": assessment_id, "code": item_code}))
 
 
 def card(session: Session, assessment: Assessment, source: str, only: str | None = None) -> Card:
@@ -336,28 +372,67 @@ def card(session: Session, assessment: Assessment, source: str, only: str | None
         res = result.items.get(code)
         ci = CardItem(leaf, rows.get(code), res, evidence=evidence.get(code, []))
         if self_result is not None:
-            sres = self_result.items.get(code)
-            if sres is not None and sres.scored:
-                ci.self_score = sres.score
-                if res is not None and res.scored:
-                    ci.gap = res.score - sres.score
-        if leaf.section == "category" and leaf.category is not None:
-            cat = leaf.category
-            key = f"cat-{cat.code}"
-            title = f"{cat.code} {cat.name}"
-            if leaf.sheet is not None:
-                title = f"{leaf.sheet.name} · {title}"
-            group = groups.setdefault(
-                key, CardGroup(key, title, cat.max, leaf.sheet.code if leaf.sheet else None, [])
-            )
-        elif leaf.section == "bonus":
-            cap = cs.bonus.cap if cs.bonus else None
-            group = groups.setdefault("bonus", CardGroup("bonus", "加分项", cap, None, []))
-        else:
-            cap = cs.penalties.cap if cs.penalties else None
-            group = groups.setdefault("penalty", CardGroup("penalty", "减分项", cap, None, []))
-        group.items.append(ci)
+            _set_self(ci, self_result.items.get(code))
+        _group_of(groups, cs, leaf).items.append(ci)
     return Card(assessment, cs, source, result, list(groups.values()), users)
+
+
+def _set_self(ci: CardItem, sres: ItemResult | None) -> None:
+    if sres is not None and sres.scored:
+        ci.self_score = sres.score
+        if ci.result is not None and ci.result.scored:
+            ci.gap = ci.result.score - sres.score
+
+
+def _group_of(groups: dict[str, CardGroup], cs: CriteriaSet, leaf: LeafItem) -> CardGroup:
+    """The card group a leaf belongs to (created on first use)."""
+    if leaf.section == "category" and leaf.category is not None:
+        cat = leaf.category
+        key = f"cat-{cat.code}"
+        title = f"{cat.code} {cat.name}"
+        if leaf.sheet is not None:
+            title = f"{leaf.sheet.name} · {title}"
+        return groups.setdefault(
+            key, CardGroup(key, title, cat.max, leaf.sheet.code if leaf.sheet else None, [])
+        )
+    if leaf.section == "bonus":
+        cap = cs.bonus.cap if cs.bonus else None
+        return groups.setdefault("bonus", CardGroup("bonus", "加分项", cap, None, []))
+    cap = cs.penalties.cap if cs.penalties else None
+    return groups.setdefault("penalty", CardGroup("penalty", "减分项", cap, None, []))
+
+
+def saved_card(
+    session: Session, assessment: Assessment, cs: CriteriaSet, row: ScoreEntry, result: Result
+) -> Card:
+    """The one-item card that answers a save, built from the save's own row and result (no second read of
+    the entries, no second scoring): what `card(..., only=row.item_code)` shows, read in the save's
+    transaction. Adds the item's evidence and, on the inspector's card, the item's self-assessment."""
+    leaf = cs.find_item(row.item_code)
+    assert leaf is not None
+    aid = assessment.id or 0
+    ci = CardItem(
+        leaf, row, result.items.get(row.item_code), evidence=live_evidence(session, aid, row.item_code)
+    )
+    if row.source == "inspector" and cs.self_assessment:
+        self_row = entry_row(session, aid, "self", row.item_code)
+        if self_row is not None:
+            _set_self(ci, score_item(cs, leaf, _entry_or_none(self_row)))
+    users: dict[int, str] = {}
+    if row.updated_by_id is not None:
+        user = session.get(User, row.updated_by_id)
+        if user is not None:
+            users[row.updated_by_id] = user.display_name
+    groups: dict[str, CardGroup] = {}
+    _group_of(groups, cs, leaf).items.append(ci)
+    return Card(assessment, cs, row.source, result, list(groups.values()), users)
+
+
+def _entry_or_none(row: ScoreEntry) -> ItemEntry | None:
+    try:
+        return ItemEntry.from_json(row.entry)
+    except EntriesError:
+        return None  # as build_entries: a bad stored row counts as not entered
 
 
 def totals_public(assessment: Assessment, result: Result, source: str) -> dict[str, Any]:

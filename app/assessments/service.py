@@ -153,13 +153,7 @@ def save_item(
     problems = validate_entry(cs, item_code, entry)
     if problems:
         raise ValidationFailed("；".join(problems), field_errors={item_code: "；".join(problems)})
-    row = session.exec(
-        select(ScoreEntry).where(
-            ScoreEntry.assessment_id == assessment.id,
-            ScoreEntry.source == source,
-            ScoreEntry.item_code == item_code,
-        )
-    ).first()
+    row = scoring.entry_row(session, assessment.id or 0, source, item_code)
     current_version = row.version if row else 0
     new_json = entry.to_json()
     if row is not None and _same(row, new_json, data.note):

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
 from app.audit.service import Actor
 from app.auth import service
@@ -16,7 +17,7 @@ from app.auth.models import User, UserSession
 from app.auth.roles import Perm, has_perm
 from app.auth.scope import Scope
 from app.config import get_settings
-from app.db import SessionDep
+from app.db import SessionDep, get_read_engine
 from app.errors import Forbidden
 from app.web.errors import LoginRequired
 
@@ -62,16 +63,17 @@ def optional_principal(request: Request, db: SessionDep) -> Principal | None:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     token = request.cookies.get(SESSION_COOKIE, "")
-    loaded = service.load_session(db, token=token, settings=get_settings()) if token else None
-    if loaded is None:
+    found = _lookup(db, token) if token else None
+    if found is None:
         return None
-    row, user = loaded
-    try:
-        service.touch_session(db, row)
-        db.commit()
-    except OperationalError:  # a busy database must not turn a read into an error
-        db.rollback()
-    principal = Principal(user=user, scope=service.scope_for_user(db, user), session=row)
+    row, user, scope = found
+    if service.session_needs_touch(row):
+        try:
+            service.touch_session(db, row)
+            db.commit()
+        except OperationalError:  # a busy database must not turn a read into an error
+            db.rollback()
+    principal = Principal(user=user, scope=scope, session=row)
     request.state.principal = principal
     # Templates get a plain snapshot: an ORM instance expires on rollback and then cannot render an error page.
     request.state.user = UserView(
@@ -82,7 +84,29 @@ def optional_principal(request: Request, db: SessionDep) -> Principal | None:
     return principal
 
 
-def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+def _lookup(db: Session, token: str) -> tuple[UserSession, User, Scope] | None:
+    """The session, its user and scope, read on the read engine.
+
+    On SQLite a write request's session is on the write engine, whose first statement takes the database's
+    write lock (BEGIN IMMEDIATE): looking the cookie up there would hold that lock for the whole request.
+    So the lookup runs in a short read transaction of its own, and the rows are then attached to the
+    request's session without SQL (merge, load=False), as if it had loaded them itself."""
+    settings = get_settings()
+    read_engine = get_read_engine()
+    if db.get_bind() is read_engine:  # GET/HEAD, and PostgreSQL (one engine)
+        loaded = service.load_session(db, token=token, settings=settings)
+        return None if loaded is None else (*loaded, service.scope_for_user(db, loaded[1]))
+    with Session(read_engine, expire_on_commit=False) as rs:
+        loaded = service.load_session(rs, token=token, settings=settings)
+        if loaded is None:
+            return None
+        scope = service.scope_for_user(rs, loaded[1])
+    row, user = loaded
+    return db.merge(row, load=False), db.merge(user, load=False), scope
+
+
+async def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+    # async: no I/O here, so no trip to the thread pool (each sync dependency costs one)
     if principal is None:
         raise LoginRequired()
     return principal
@@ -94,7 +118,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 def require(perm: Perm):  # type: ignore[no-untyped-def]
     """A dependency that demands a permission of the current role."""
 
-    def dep(principal: CurrentPrincipal) -> Principal:
+    async def dep(principal: CurrentPrincipal) -> Principal:
         principal.require(perm)
         return principal
 

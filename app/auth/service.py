@@ -113,10 +113,18 @@ def load_session(
     return row, user
 
 
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def session_needs_touch(row: UserSession, now: datetime | None = None) -> bool:
+    """Whether the idle timer is due for a refresh (it is refreshed at most once a minute)."""
+    return (now or utcnow()) - row.last_seen_at > TOUCH_EVERY
+
+
 def touch_session(session: Session, row: UserSession, now: datetime | None = None) -> None:
     """Refreshes the idle timer (at most once a minute, to keep reads cheap)."""
     now = now or utcnow()
-    if now - row.last_seen_at > timedelta(seconds=60):
+    if session_needs_touch(row, now):
         row.last_seen_at = now
         session.add(row)
         session.flush()

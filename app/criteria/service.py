@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -26,20 +27,67 @@ from app.scoring.library import library_names, load_library
 from app.scoring.loader import parse_yaml
 
 
-@lru_cache(maxsize=256)
-def _parse_frozen(record_id: int, digest: str, document_json: str) -> CriteriaSet:
-    import json
+class ParsedCache:
+    """A bounded LRU of parsed criteria sets keyed by content hash (thread-safe).
 
-    return load_document(json.loads(document_json))
+    A published set never changes (publishing freezes and hashes it), so its parse is valid for as long as
+    the process lives; the key is the SHA-256 of the canonical document, so equal documents share one
+    parse and a different document can never be served under a stale key. Drafts are never cached."""
+
+    def __init__(self, maxsize: int = 64) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[str, CriteriaSet] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> CriteriaSet | None:
+        with self._lock:
+            cs = self._items.get(digest)
+            if cs is not None:
+                self._items.move_to_end(digest)
+            return cs
+
+    def put(self, digest: str, cs: CriteriaSet) -> None:
+        with self._lock:
+            self._items[digest] = cs
+            self._items.move_to_end(digest)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, digest: object) -> bool:
+        return digest in self._items
+
+
+PARSED = ParsedCache()
 
 
 def parsed(record: CriteriaSetRecord) -> CriteriaSet:
     """The parsed set of a record (published sets are cached by their content hash)."""
-    if record.status != "draft" and record.content_hash:
-        import json
+    if record.status == "draft" or not record.content_hash:
+        return load_document(record.document)
+    cs = PARSED.get(record.content_hash)
+    if cs is None:
+        cs = load_document(record.document)
+        PARSED.put(record.content_hash, cs)
+    return cs
 
-        return _parse_frozen(record.id or 0, record.content_hash, json.dumps(record.document, sort_keys=True))
-    return load_document(record.document)
+
+def parsed_by_id(session: Session, *, record_id: int, content_hash: str) -> CriteriaSet:
+    """The parsed published set `record_id` pinned by `content_hash`: from the cache without touching the
+    database when it holds that hash, else loaded (and cached under the record's own hash)."""
+    cs = PARSED.get(content_hash) if content_hash else None
+    if cs is not None:
+        return cs
+    record = session.get(CriteriaSetRecord, record_id)
+    if record is None:
+        raise NotFound(NOT_FOUND)
+    return parsed(record)
 
 
 def validate_document(document: Any) -> CriteriaSet:

@@ -9,8 +9,6 @@ import uuid
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -126,12 +124,30 @@ async def _refuse(scope: Scope, send: Send, path: str, status: int, title: str, 
     await response(scope, _no_body, send)
 
 
-class RequestLog(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        rid = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex[:16]
+class RequestLog:
+    """Pure ASGI (no BaseHTTPMiddleware task and stream wrapping on every request): an X-Request-ID on every
+    HTTP response (the client's, cut to 64 characters, or a new one) and one log line with the timing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = (_header(scope, b"x-request-id") or "")[:64] or uuid.uuid4().hex[:16]
         start = time.perf_counter()
-        response = await call_next(request)
-        ms = (time.perf_counter() - start) * 1000
-        response.headers["X-Request-ID"] = rid
-        log.info("%s %s %s %.1fms rid=%s", request.method, request.url.path, response.status_code, ms, rid)
-        return response
+        status = 500  # what the client gets when the application fails before it answers
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = rid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            ms = (time.perf_counter() - start) * 1000
+            log.info("%s %s %s %.1fms rid=%s", scope.get("method"), scope.get("path"), status, ms, rid)
