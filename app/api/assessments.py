@@ -9,6 +9,7 @@ from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from app.api import cursor as cursors
+from app.api import ndjson
 from app.api.params import AssessmentQuery, ResultQuery, StreamQuery
 from app.api.queries import NOT_FOUND, Places, after, count, path_codes, region_filter_path, split
 from app.api.schemas import (
@@ -26,22 +27,30 @@ from app.errors import NotFound
 from app.regions.paths import in_subtree
 
 
+def _assessment_filters(
+    session: Session, *, scope: Scope, query: AssessmentQuery | ResultQuery | StreamQuery
+) -> list[Any]:
+    """The query's filters on assessment columns (the region inside the scope; 403 outside it)."""
+    path = region_filter_path(session, scope=scope, code=query.region)
+    filters: list[Any] = [in_subtree(col(Assessment.region_path), path)]
+    if query.year:
+        filters.append(col(Assessment.year) == query.year)
+    if query.sector:
+        filters.append(col(Assessment.sector) == query.sector)
+    status = getattr(query, "status", None)
+    if status:
+        filters.append(col(Assessment.status) == status)
+    return filters
+
+
 def _assessment_base(
     session: Session, *, scope: Scope, query: AssessmentQuery | ResultQuery | StreamQuery
 ) -> Any:
-    path = region_filter_path(session, scope=scope, code=query.region)
     stmt = (
         select(Assessment, Branch.code, Branch.name)
         .join(Branch, col(Branch.id) == col(Assessment.branch_id))
-        .where(in_subtree(col(Assessment.region_path), path))
+        .where(*_assessment_filters(session, scope=scope, query=query))
     )
-    if query.year:
-        stmt = stmt.where(Assessment.year == query.year)
-    if query.sector:
-        stmt = stmt.where(Assessment.sector == query.sector)
-    status = getattr(query, "status", None)
-    if status:
-        stmt = stmt.where(Assessment.status == status)
     if query.updated_since:
         stmt = stmt.where(col(Assessment.updated_at) >= query.updated_since)
     return stmt
@@ -200,22 +209,7 @@ def iter_assessment_lines(
     """Every matching assessment as one JSON line, fetched `batch` rows at a time (constant memory).
 
     Ordered by (updated_at, id) like the sync lists; each batch runs in its own short read transaction.
-    """
-    base = _assessment_base(session, scope=scope, query=query)
-    key: cursors.SyncKey | None = None
-    while True:
-        stmt = base
-        if key is not None:
-            stmt = stmt.where(after(col(Assessment.updated_at), col(Assessment.id), key))
-        rows = list(session.exec(stmt.order_by(col(Assessment.updated_at), col(Assessment.id)).limit(batch)))
-        if not rows:
-            return
-        chunk = b"".join(d.model_dump_json().encode() + b"\n" for d in _details(session, rows))
-        last = rows[-1][0]
-        key = cursors.SyncKey(last.updated_at, last.id or 0)
-        # End the read transaction and forget the batch before the next one.
-        session.rollback()
-        session.expunge_all()
-        yield chunk
-        if len(rows) < batch:
-            return
+    The lines are built from JSON text the database renders (app.api.ndjson), the same JSON as
+    `AssessmentDetail`."""
+    filters = _assessment_filters(session, scope=scope, query=query)
+    yield from ndjson.iter_lines(session, filters, since=query.updated_since, batch=batch)

@@ -15,8 +15,8 @@ class ApiSettings:
     # Page sizes of the list endpoints (more than the maximum is a 422, never a silent truncation).
     limit_default: int = 100
     limit_max: int = 1000
-    # Rows fetched per query by the NDJSON stream (each batch with its score entries).
-    ndjson_batch: int = 1000
+    # Assessments per query of the NDJSON stream (each with its entries, ~10 KB of JSON text).
+    ndjson_batch: int = 200
     # api_token.last_used_at is written at most this often.
     last_used_every_seconds: int = 60
 
