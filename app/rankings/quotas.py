@@ -2,6 +2,10 @@
 controlled band against its cap or minimum, the branches next to each quota line and what
 ``apply_quotas`` would do to them — computed, never saved.
 
+The inputs are the totals and stars stored on each assessment: only branches tied on the total whose
+order decides something shown (a quota line cuts between them, or they are listed next to one) are
+re-scored from their entries (app.rankings.quota_inputs).
+
 The pool is every assessment of the year in the group at ``submitted`` or later (finalizing uses
 the publicized and final ones; counting the submitted and reviewed too shows the pressure before
 publicity). A group whose quota scope is wider than the user's scope (a city-wide quota seen by a
@@ -17,12 +21,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.assessments.models import Assessment
 from app.assessments.workflow import quota_group_key
 from app.auth.scope import Scope
-from app.rankings import rescore, service
+from app.rankings import quota_inputs, rescore, service
 from app.rankings.schemas import QuotaGroup, QuotaLine, QuotaMove, QuotaPressure
-from app.rankings.service import A
+from app.rankings.service import A, B
 from app.regions.models import Region
 from app.regions.paths import in_subtree
 from app.scoring import CriteriaSet, QuotaCandidate, QuotaDecision, Result, apply_quotas
@@ -69,15 +72,22 @@ def _groups(
     return out
 
 
-def _pool(session: Session, *, year: int, set_id: int, prefix: str, scope: Scope) -> list[Assessment]:
-    stmt = select(A).where(
-        A.year == year,
-        A.criteria_set_id == set_id,
-        A.status.in_(service.COMPLETED_STATUSES),
-        in_subtree(A.region_path, prefix),
-        scope.filter(A.region_path),
+def _pool(
+    session: Session, *, year: int, set_id: int, prefix: str, scope: Scope
+) -> list[quota_inputs.PoolRow]:
+    """The group's assessments: the stored columns quotas read, with the branch code and name."""
+    stmt = (
+        select(*quota_inputs.POOL_COLUMNS, B.code, B.name)
+        .join(B, B.id == A.branch_id)
+        .where(
+            A.year == year,
+            A.criteria_set_id == set_id,
+            A.status.in_(service.COMPLETED_STATUSES),
+            in_subtree(A.region_path, prefix),
+            scope.filter(A.region_path),
+        )
     )
-    return list(session.execute(stmt).scalars())
+    return [quota_inputs.PoolRow(*row) for row in session.execute(stmt)]
 
 
 def _note(decision: QuotaDecision) -> str:
@@ -184,8 +194,32 @@ def _move(
     )
 
 
-def pressure(session: Session, *, scope: Scope, year: int, region: Region) -> QuotaPressure:
-    """Quota pressure of every quota group that has assessments in the region."""
+def score_pool(
+    session: Session,
+    cs: CriteriaSet,
+    pool: list[quota_inputs.PoolRow],
+    names: dict[str, str],
+    codes: dict[int, str],
+    *,
+    rescore_all: bool = False,
+) -> dict[int, Result]:
+    """The quota inputs of a pool by assessment id: the stored totals and stars, re-scoring only the ties
+    whose order shows (see app.rankings.quota_inputs); every assessment re-scored when ``rescore_all``."""
+    if rescore_all:
+        return rescore.results(session, pool, lambda _a: cs)
+
+    def shown(results: dict[str, Result], decisions: dict[str, QuotaDecision]) -> set[str]:
+        lines = _lines(cs, results, names, decisions) if cs.quotas else []
+        return {m.branch_code for line in lines for m in line.borderline}
+
+    return quota_inputs.inputs(session, cs, pool, codes, shown)[0]
+
+
+def pressure(
+    session: Session, *, scope: Scope, year: int, region: Region, rescore_all: bool = False
+) -> QuotaPressure:
+    """Quota pressure of every quota group that has assessments in the region (from the stored totals and
+    stars; ``rescore_all`` re-scores every assessment from its entries instead, for checking)."""
     cache = rescore.SetCache(session)
     groups = _groups(session, scope=scope, year=year, region=region, cache=cache)
     prefixes = {prefix for _sid, prefix in groups}
@@ -216,10 +250,10 @@ def pressure(session: Session, *, scope: Scope, year: int, region: Region) -> Qu
             )
             continue
         pool = _pool(session, year=year, set_id=set_id, prefix=prefix, scope=scope)
-        names_by_id = rescore.branch_names(session, [a.branch_id for a in pool])
-        by_id = rescore.results(session, pool, lambda _a, cs=cs: cs)  # type: ignore[misc]
-        results = {names_by_id[a.branch_id][0]: by_id[a.id or 0] for a in pool}
-        names = {names_by_id[a.branch_id][0]: names_by_id[a.branch_id][1] for a in pool}
+        codes = {a.id: a.code for a in pool}
+        names = {a.code: a.name for a in pool}
+        by_id = score_pool(session, cs, pool, names, codes, rescore_all=rescore_all)
+        results = {a.code: by_id[a.id] for a in pool}
         decisions = apply_quotas(cs, [QuotaCandidate(code, res) for code, res in results.items()])
         lines = _lines(cs, results, names, decisions) if cs.quotas else []
         out.append(

@@ -1,15 +1,16 @@
-"""Re-scoring stored entries in bulk (quota pressure, what-if): one query for all entries, then the pure
-engine. Nothing is written."""
+"""Re-scoring stored entries in bulk (what-if; the few quota ties the stored totals cannot order, see
+app.rankings.quota_inputs): one query for all entries, then the pure engine. Nothing is written."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from sqlmodel import Session, col, select
 
 from app.assessments import scoring as assessment_scoring
-from app.assessments.models import Assessment, ScoreEntry
+from app.assessments.models import ScoreEntry
 from app.branches.models import Branch
 from app.criteria import service as criteria_service
 from app.criteria.models import CriteriaSetRecord
@@ -63,8 +64,21 @@ class SetCache:
         return self.parsed[set_id]
 
 
+class Scorable(Protocol):
+    """What re-scoring reads of an assessment (an ``Assessment`` or a row of its columns)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def extras(self) -> dict[str, Any]: ...
+
+
+S = TypeVar("S", bound=Scorable)
+
+
 def results(
-    session: Session, assessments: Sequence[Assessment], cs_of: Callable[[Assessment], CriteriaSet]
+    session: Session, assessments: Sequence[S], cs_of: Callable[[S], CriteriaSet]
 ) -> dict[int, Result]:
     """The engine's result for each assessment's inspector entries under the set `cs_of` gives."""
     rows = entry_rows(session, [a.id or 0 for a in assessments])

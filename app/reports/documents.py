@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from app.assessments.review_service import PUBLICITY_STATES
 from app.dynamic.labels import STAR_CHANGE_EVENTS
 from app.rankings.exports import CHANGE_LABELS
 from app.reports import figures, service
-from app.reports.schemas import AnnualReport, Notice
+from app.reports.schemas import AnnualReport, ChangeLine, Notice
 
 CHANGE_KINDS = {"up": "升星", "down": "降星", "withdrawn": "摘星"}
 SPECIAL_KINDS = {"veto": "一票否决", "designation": "直接定级"}
+
+
+def by_place(lines: Iterable[ChangeLine]) -> list[tuple[str, list[ChangeLine]]]:
+    """Consecutive lines of one place together, in the order given (Jinja's groupby would sort)."""
+    out: list[tuple[str, list[ChangeLine]]] = []
+    for line in lines:
+        if out and out[-1][0] == line.line.place:
+            out[-1][1].append(line)
+        else:
+            out.append((line.line.place, [line]))
+    return out
 
 
 def annual_context(report: AnnualReport, *, pdf: bool) -> dict[str, Any]:
@@ -25,6 +37,7 @@ def annual_context(report: AnnualReport, *, pdf: bool) -> dict[str, Any]:
         "SPECIAL_KINDS": SPECIAL_KINDS,
         "STAR_CHANGE_EVENTS": STAR_CHANGE_EVENTS,
         "branch_link": service.branch_link,
+        "by_place": by_place,
         "child_link": service.child_link,
         "sector_link": service.sector_link,
     }

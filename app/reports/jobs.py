@@ -45,6 +45,9 @@ KIND = "annual_report"
 FORMATS = ("pdf", "xlsx")
 LIVE = ("queued", "running", "done")
 INTERRUPTED = "服务重启，任务被中断，请重新生成"
+# Part of the job key: bump it when what a report contains changes, so files made before are not reused.
+# 2: the PDF carries the star list (名单) instead of the full ranking (which stays in the XLSX and page).
+EDITION = 2
 
 
 # -- params and keys -----------------------------------------------------------------------------------
@@ -62,6 +65,7 @@ def report_params(session: Session, *, scope: Scope, region: Region, year: int) 
     """The canonical params of an annual report request (what makes two requests the same)."""
     return {
         "kind": KIND,
+        "edition": EDITION,
         "year": year,
         "region": region.code,
         "scope": scope.region_path,

@@ -56,6 +56,19 @@ class FiveStarGroup(BaseModel):
     rows: list[BranchLine]
 
 
+class StarListPlace(BaseModel):
+    place: str
+    names: list[str] = Field(description="branch names, by sector then branch code")
+
+
+class StarListLevel(BaseModel):
+    """One star level of the 星级党支部名单 (the list the county publishes), by place."""
+
+    stars: int
+    count: int
+    places: list[StarListPlace]
+
+
 class ChangeLine(BaseModel):
     kind: str = Field(description="up 升星 / down 降星 / withdrawn 摘星 (to no star)")
     line: BranchLine
@@ -162,6 +175,7 @@ class AnnualReport(BaseModel):
     child_total: GroupStats
     five_star: list[FiveStarGroup]
     five_star_count: int
+    star_list: list[StarListLevel] = Field(description="branches of one to five stars, by level and place")
     changes: list[ChangeLine]
     mid_year: list[MidYearChange]
     quotas: list[QuotaRow]

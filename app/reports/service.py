@@ -21,7 +21,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col
 
 from app.assessments import quotas as assessment_quotas
@@ -35,7 +36,7 @@ from app.errors import NotFound, ValidationFailed
 from app.labels import SECTORS, STARS
 from app.rankings import comparisons, heatmap, history, quotas
 from app.rankings import service as rankings
-from app.rankings.schemas import GroupStats, Heatmap, RankedRow
+from app.rankings.schemas import GroupStats, Heatmap, QuotaLine, RankedRow
 from app.regions.models import Region
 from app.regions.paths import in_subtree
 from app.reports.schemas import (
@@ -55,6 +56,8 @@ from app.reports.schemas import (
     RectLine,
     SectorRanking,
     SpecialLine,
+    StarListLevel,
+    StarListPlace,
     Summary,
 )
 
@@ -230,10 +233,15 @@ def _assessments(session: Session, ids: Iterable[int]) -> dict[int, Assessment]:
 
 
 def _by_branch(session: Session, branch_ids: Iterable[int], year: int) -> dict[int, Assessment]:
+    """Earlier years' assessments of these branches (only their stars, status and totals are read)."""
     wanted = sorted(set(branch_ids))
     out: dict[int, Assessment] = {}
     for start in range(0, len(wanted), 900):
-        stmt = select(A).where(A.year == year, col(A.branch_id).in_(wanted[start : start + 900]))
+        stmt = (
+            select(A)
+            .options(defer(A.extras), defer(A.explanation), defer(A.quota_explanation))
+            .where(A.year == year, col(A.branch_id).in_(wanted[start : start + 900]))
+        )
         out.update({a.branch_id: a for a in session.execute(stmt).scalars()})
     return out
 
@@ -306,20 +314,52 @@ def _five_star(lines: list[BranchLine]) -> list[FiveStarGroup]:
     return out
 
 
+def _star_list(lines: list[BranchLine]) -> list[StarListLevel]:
+    """The 星级党支部名单: one to five stars, each level by place (official-code order), names by sector
+    and branch code."""
+    order = list(SECTORS)
+    levels: dict[int, dict[str, list[BranchLine]]] = defaultdict(lambda: defaultdict(list))
+    for line in lines:
+        if line.stars:
+            levels[line.stars][line.place].append(line)
+    out: list[StarListLevel] = []
+    for stars in sorted(levels, reverse=True):
+        places = levels[stars]
+        first = {place: min(_place_key(x.region_path) for x in rows) for place, rows in places.items()}
+        out.append(
+            StarListLevel(
+                stars=stars,
+                count=sum(len(rows) for rows in places.values()),
+                places=[
+                    StarListPlace(
+                        place=place,
+                        names=[
+                            x.branch_name
+                            for x in sorted(
+                                places[place], key=lambda x: (order.index(x.sector), x.branch_code)
+                            )
+                        ],
+                    )
+                    for place in sorted(places, key=lambda p: (first[p], p))
+                ],
+            )
+        )
+    return out
+
+
 def _place_key(path: str) -> str:
     """The path down to the township (so the villages of one township sort together)."""
     return "/".join(path.split("/")[:5])
 
 
 def _changes(
-    session: Session,
-    year: int,
     rows: list[RankedRow],
     by_id: dict[int, Assessment],
     lines: dict[int, BranchLine],
+    prev: dict[int, Assessment],
 ) -> list[ChangeLine]:
+    """Upgrades and downgrades with their causes (``prev``: last year's rows by branch id)."""
     moved = [r for r in rows if r.change in ("up", "down")]
-    prev = _by_branch(session, (by_id[r.assessment_id].branch_id for r in moved), year - 1)
     out: list[ChangeLine] = []
     for r in moved:
         a = by_id[r.assessment_id]
@@ -364,10 +404,52 @@ def _mid_year(session: Session, region: Region, year: int, places: _Places) -> l
     return out
 
 
+def _shown_by_group(
+    session: Session, *, scope: Scope, year: int, groups: set[tuple[int, str]]
+) -> dict[tuple[int, str], tuple[dict[int, int], bool]]:
+    """Per (criteria set, quota-scope path): shown stars → count, and whether all are final; one query."""
+    if not groups:
+        return {}
+    shown = rankings.shown_stars()
+    stmt = (
+        select(A.criteria_set_id, A.region_path, A.status, shown.label("s"), func.count())
+        .where(
+            A.year == year,
+            col(A.criteria_set_id).in_(sorted({sid for sid, _p in groups})),
+            col(A.status).in_(rankings.COMPLETED_STATUSES),
+            or_(*(in_subtree(col(A.region_path), p) for p in sorted({p for _s, p in groups}))),
+            scope.filter(col(A.region_path)),
+        )
+        .group_by(A.criteria_set_id, A.region_path, A.status, shown)
+    )
+    out: dict[tuple[int, str], tuple[dict[int, int], bool]] = {g: (defaultdict(int), True) for g in groups}
+    prefixes: dict[int, list[str]] = defaultdict(list)
+    for sid, prefix in groups:
+        prefixes[sid].append(prefix)
+    for set_id, path, status, stars, n in session.execute(stmt):
+        for prefix in prefixes[set_id]:
+            if not path.startswith(prefix):
+                continue
+            by_stars, all_final = out[(set_id, prefix)]
+            if stars is not None:
+                by_stars[int(stars)] += int(n)
+            out[(set_id, prefix)] = (by_stars, all_final and status == "final")
+    return out
+
+
 def _quotas(session: Session, *, scope: Scope, region: Region, year: int) -> list[QuotaRow]:
     data = quotas.pressure(session, scope=scope, year=year, region=region)
-    paths = rankings.regions_by_code(session, (g.scope_code for g in data.groups if g.scope_code))
-    shown = rankings.shown_stars()
+    regions = rankings.regions_by_code(session, (g.scope_code for g in data.groups if g.scope_code))
+    prefixes = {
+        (g.criteria_set_id, g.scope_code): regions[g.scope_code].path
+        if g.scope_code in regions
+        else region.path
+        for g in data.groups
+        if g.visible and g.lines
+    }
+    shown = _shown_by_group(
+        session, scope=scope, year=year, groups={(sid, p) for (sid, _code), p in prefixes.items()}
+    )
     out: list[QuotaRow] = []
     for g in data.groups:
         head: dict[str, Any] = {
@@ -382,53 +464,39 @@ def _quotas(session: Session, *, scope: Scope, region: Region, year: int) -> lis
         if not g.visible or not g.lines:
             out.append(QuotaRow(**head, note=g.note))
             continue
-        prefix = paths[g.scope_code].path if g.scope_code in paths else region.path
-        stmt = (
-            select(A.status, shown.label("s"), func.count())
-            .where(
-                A.year == year,
-                A.criteria_set_id == g.criteria_set_id,
-                col(A.status).in_(rankings.COMPLETED_STATUSES),
-                in_subtree(col(A.region_path), prefix),
-                scope.filter(col(A.region_path)),
-            )
-            .group_by(A.status, shown)
-        )
-        by_stars: dict[int, int] = defaultdict(int)
-        all_final = True
-        for status, stars, n in session.execute(stmt):
-            if stars is not None:
-                by_stars[int(stars)] += int(n)
-            all_final = all_final and status == "final"
-        for line in g.lines:
-            count = (
-                by_stars.get(line.stars, 0)
-                if line.kind == "max"
-                else sum(n for s, n in by_stars.items() if s <= line.stars)
-            )
-            complies = count <= line.limit_count if line.kind == "max" else count >= line.limit_count
-            if all_final:
-                note = "符合比例要求" if complies else "认定结果不符合比例要求，请核查"
-            elif complies:
-                note = "按暂定星级符合比例要求"
-            else:
-                note = f"按暂定星级{'超出' if line.kind == 'max' else '不足'} {line.over_by} 个，认定时按比例控制调整"
-            out.append(
-                QuotaRow(
-                    **head,
-                    stars=line.stars,
-                    kind=line.kind,
-                    share_limit=line.share_limit,
-                    limit_count=line.limit_count,
-                    before_quota=line.current,
-                    shown=count,
-                    shown_share=round(count / g.pool, 4) if g.pool else None,
-                    all_final=all_final,
-                    complies=complies,
-                    note=note,
-                )
-            )
+        by_stars, all_final = shown[(g.criteria_set_id, prefixes[(g.criteria_set_id, g.scope_code)])]
+        out.extend(_quota_row(head, line, by_stars, all_final, g.pool) for line in g.lines)
     return out
+
+
+def _quota_row(
+    head: dict[str, Any], line: QuotaLine, by_stars: dict[int, int], all_final: bool, pool: int
+) -> QuotaRow:
+    count = (
+        by_stars.get(line.stars, 0)
+        if line.kind == "max"
+        else sum(n for s, n in by_stars.items() if s <= line.stars)
+    )
+    complies = count <= line.limit_count if line.kind == "max" else count >= line.limit_count
+    if all_final:
+        note = "符合比例要求" if complies else "认定结果不符合比例要求，请核查"
+    elif complies:
+        note = "按暂定星级符合比例要求"
+    else:
+        note = f"按暂定星级{'超出' if line.kind == 'max' else '不足'} {line.over_by} 个，认定时按比例控制调整"
+    return QuotaRow(
+        **head,
+        stars=line.stars,
+        kind=line.kind,
+        share_limit=line.share_limit,
+        limit_count=line.limit_count,
+        before_quota=line.current,
+        shown=count,
+        shown_share=round(count / pool, 4) if pool else None,
+        all_final=all_final,
+        complies=complies,
+        note=note,
+    )
 
 
 def _special(
@@ -497,10 +565,11 @@ def _rectification(
     rows: list[RankedRow],
     by_id: dict[int, Assessment],
     lines: dict[int, BranchLine],
+    prev_rows: dict[int, Assessment],
 ) -> list[RectLine]:
     down = [r for r in rows if r.change == "down"]
     ids = [by_id[r.assessment_id].branch_id for r in down]
-    before = _by_branch(session, ids, year - 1)
+    before = prev_rows
     before2 = _by_branch(session, ids, year - 2)
     out: list[RectLine] = []
     for r in rows:
@@ -585,7 +654,9 @@ def build(
     by_id = _assessments(session, needed)
 
     step(30, "整理升降星及原因")
-    changes = _changes(session, year, rows, by_id, lines)
+    moved = [by_id[r.assessment_id].branch_id for r in rows if r.change in ("up", "down")]
+    prev_rows = _by_branch(session, moved, year - 1)  # read by the changes and the rectification list
+    changes = _changes(rows, by_id, lines, prev_rows)
     mid_year = _mid_year(session, region, year, places)
     step(40, "核对比例控制")
     quota_rows = _quotas(session, scope=scope, region=region, year=year)
@@ -594,7 +665,7 @@ def build(
     demo_sites, eligible, demo_note = _demo_sites(
         session, scope=scope, region=region, year=year, places=places, rows=rows
     )
-    rect = _rectification(session, year, rows, by_id, lines)
+    rect = _rectification(session, year, rows, by_id, lines, prev_rows)
 
     step(70, "分析失分情况")
     losses_by_sector = None
@@ -642,6 +713,7 @@ def build(
         child_total=comp.overall,
         five_star=_five_star(all_lines),
         five_star_count=sum(1 for x in all_lines if x.stars == 5),
+        star_list=_star_list(all_lines),
         changes=changes,
         mid_year=mid_year,
         quotas=quota_rows,

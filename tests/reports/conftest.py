@@ -16,14 +16,14 @@ from app.db import get_read_engine
 from tests.conftest import LoggedIn, login_client
 
 
-def pdf_text(body: bytes) -> str:
-    """The text of a PDF as pdftotext extracts it (reading order, no layout)."""
+def pdf_text(body: bytes, *, layout: bool = False) -> str:
+    """The text of a PDF as pdftotext extracts it (reading order; ``layout``: the physical layout, so a
+    table row is one line). Pages are separated by form feeds."""
     with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
         f.write(body)
         f.flush()
-        return subprocess.run(
-            ["pdftotext", "-enc", "UTF-8", f.name, "-"], capture_output=True, check=True
-        ).stdout.decode()
+        args = ["pdftotext", "-enc", "UTF-8", *(["-layout"] if layout else []), f.name, "-"]
+        return subprocess.run(args, capture_output=True, check=True).stdout.decode()
 
 
 def flat(text: str) -> str:

@@ -12,10 +12,12 @@ from sqlmodel import Session, col
 
 from app.assessments.models import Assessment
 from app.auth.scope import Scope
+from app.db import get_read_engine
+from app.labels import STARS
 from app.rankings import comparisons
 from app.rankings import service as rankings
 from app.regions.models import Region
-from tests.reports.conftest import Pdf, download_name, flat, pdf_fonts, pdf_pages
+from tests.reports.conftest import Pdf, download_name, flat, pdf_fonts, pdf_pages, pdf_text
 
 COMPLETED = ("submitted", "reviewed", "publicized", "final")
 HEADINGS = [
@@ -30,6 +32,7 @@ HEADINGS = [
     "十、失分较多的指标",
     "附件：",
 ]
+PAGE_ONLY = ["附表：", "党支部星级排名（按领域）"]
 
 
 def _sql_figures(rdb: Session, code: str, year: int) -> tuple[int, dict[int, int], int]:
@@ -54,6 +57,14 @@ def _sql_figures(rdb: Session, code: str, year: int) -> tuple[int, dict[int, int
     ).all()
     dist = {int(s): int(n) for s, n in rows if s is not None}
     return int(total), dist, sum(int(n) for _s, n in rows)
+
+
+def _sql_dist(report: dict) -> tuple[int, dict[int, int], int]:
+    """(branches of one to five stars, their distribution, completed) of the report's county and year."""
+    with Session(get_read_engine()) as rdb:
+        _total, dist, completed = _sql_figures(rdb, report["region"]["code"], report["year"])
+    stars = {s: n for s, n in dist.items() if s >= 1}
+    return sum(stars.values()), stars, completed
 
 
 def _city_scope(rdb: Session) -> Scope:
@@ -96,8 +107,11 @@ def test_page_has_every_section_the_watermark_and_links(login) -> None:  # type:
     r = c.get("/reports/annual?year=2026&region=990102")
     assert r.status_code == 200 and "text/html" in r.headers["content-type"]
     html = r.text
-    for heading in HEADINGS:
+    for heading in HEADINGS + PAGE_ONLY:
         assert heading in html, heading
+    assert html.count('class="rp-table rp-ranking"') == len(
+        c.json("/reports/annual?year=2026&region=990102").json()["ranking"]
+    )
     assert "草稿 · 未定稿" in html and 'class="rp-watermark"' in html
     assert 'data-draft="true"' in html
     for link in (
@@ -140,6 +154,7 @@ def test_draft_pdf(qs_pdf: Pdf) -> None:
     assert "青山县2026年度星级党支部评定结果" in text and "中共青山县委组织部" in text
     for heading in HEADINGS:
         assert flat(heading) in text, heading
+    assert not any(flat(heading) in text for heading in PAGE_ONLY)
     assert "草稿·未定稿" in text
     s = report["summary"]
     assert f"共有{s['assessments']}个党支部参加星级评定，已完成考评{s['rated']}个" in text
@@ -152,22 +167,48 @@ def test_draft_pdf(qs_pdf: Pdf) -> None:
     assert cjk, fonts
     assert all(" yes " in line for line in cjk)  # embedded
     assert "JP" not in fonts and "MS-" not in fonts  # Simplified Chinese glyphs, no fallback fonts
-    # the appendix lists every ranked branch: the table header repeats on every page of a long table
-    assert text.count("名次") > len(report["ranking"])
-    first = report["ranking"][0]["rows"][0]
-    assert flat(first["branch_name"]) in text
+    # the printed report has the star list and points to the XLSX for the full ranking
+    assert text.count("名次") == 1 and f"全部{report['ranked_count']}个已完成考评支部的领域内名次" in text
+    assert "Excel版“全部排名”工作表" in text
 
 
-def test_final_pdf(ty_pdf: Pdf) -> None:
-    text, report = ty_pdf.text, ty_pdf.report
-    assert ty_pdf.name == "桃源县2026年度星级党支部评定结果.pdf"
-    assert "草稿" not in text and "未定稿" not in text
-    assert "拟命名五星级党支部名单" in text
-    assert f"共{report['five_star_count']}个" in text
-    for group in report["five_star"]:
-        for line in group["rows"]:
-            assert flat(line["branch_name"]) in text
-    assert "NotoSerifCJK" in pdf_fonts(ty_pdf.body).replace("-", "")
+def _lists_are_printed(pdf: Pdf) -> None:
+    """The star list (名单) by level, downgrades with their causes, upgrades by place, the rectification
+    list: every branch printed (checked on a final report: the draft watermark breaks up the text)."""
+    text, report = pdf.text, pdf.report
+    total, dist, _completed = _sql_dist(report)
+    assert sum(level["count"] for level in report["star_list"]) == total == sum(dist.values())
+    for level in report["star_list"]:
+        assert level["count"] == dist[int(level["stars"])]
+        assert flat(f"{STARS[level['stars']]}级党支部（{level['count']} 个）") in text
+        for place in level["places"]:
+            assert all(flat(name) in text for name in place["names"]), place["place"]
+    for c in report["changes"]:
+        assert flat(c["line"]["branch_name"]) in text
+        if c["kind"] != "up":
+            assert flat(c["causes"][-1]) in text
+    for x in report["rectification"]:
+        assert flat(x["line"]["branch_name"]) in text and flat(x["reasons"][0]) in text
+    assert text.count("名次") == 1  # only in the note that sends the reader to the XLSX
+
+
+def test_long_tables_repeat_their_header(ty_pdf: Pdf) -> None:
+    """Every page a long table runs over starts with the table's header again (the pages between the
+    table's heading and the next section's)."""
+    pages = [flat(p) for p in pdf_text(ty_pdf.body, layout=True).split("\f")]
+
+    def first_page(marker: str) -> int:
+        return next(i for i, p in enumerate(pages) if flat(marker) in p)
+
+    spanning = 0
+    for heading, following, header in (
+        ("四、拟命名五星级党支部名单", "五、星级变动情况", "所在地领域支部名称支部编码总分"),
+        ("九、需整顿提升的党支部", "十、失分较多的指标", "所在地支部名称星级（总分）列入原因"),
+    ):
+        start, end = first_page(heading), first_page(following)
+        assert all(header in pages[i] for i in range(start, end)), heading
+        spanning += end - start > 1
+    assert spanning  # at least one of them runs over a page break
 
 
 def test_xlsx_sheets_match_the_report(login) -> None:  # type: ignore[no-untyped-def]
