@@ -100,6 +100,16 @@ def regions_by_code(session: Session, codes: Iterable[str]) -> dict[str, Region]
     return out
 
 
+def township_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    """code → name of the townships among `codes` (plain rows: a page of a ranking needs only these)."""
+    wanted = sorted(set(codes))
+    out: dict[str, str] = {}
+    for start in range(0, len(wanted), 900):
+        stmt = select(R.code, R.name).where(R.code.in_(wanted[start : start + 900]), R.level == "township")
+        out.update((code, name) for code, name in session.connection().execute(stmt))
+    return out
+
+
 def township_of_path(path: str, regions: dict[str, Region]) -> Region | None:
     for code in path_codes(path):
         r = regions.get(code)
@@ -204,7 +214,10 @@ def _ranking_conditions(
     """The assessments that take part in a ranking (before search and star filters); `large`: read in
     total order, not through the region index."""
     region = region_conditions(scope, region_path, indexed=not large)
-    conds: list[Any] = [A.year == year, col(A.total).is_not(None), *region]
+    # `total + 0` (small rankings): SQLite must read a region's rows through the region index, not the
+    # whole year in total order because of this term.
+    known = col(A.total).is_not(None) if large else (col(A.total) + 0).is_not(None)
+    conds: list[Any] = [A.year == year, known, *region]
     if sector:
         conds.append(A.sector == sector)
     if statuses is not None:
@@ -233,6 +246,7 @@ class _Standing:
 # SQLite plans without statistics: given a region range and a total range it may pick either index. A
 # large ranking (a province) is read in total order, so its region range must not take the index.
 LARGE_RANKING = 20_000
+PICK_THEN_LOAD = 500
 
 
 def ranked_count(
@@ -258,11 +272,11 @@ def ranked_count(
         stmt = stmt.where(T.sector == sector)
     if statuses is not None:
         stmt = stmt.where(col(T.status).in_(list(statuses)))
-    return int(session.execute(stmt).scalar_one())
+    return int(session.connection().execute(stmt).scalar_one())
 
 
 def _standings(
-    session: Session, conds: list[Any], totals: set[Decimal], ranked: int | None
+    session: Session, conds: list[Any], totals: set[Decimal], ranked: int | None, *, large: bool
 ) -> tuple[dict[Decimal, _Standing], int]:
     """The rank and percentile of each of `totals` (a page's), and how many assessments are ranked.
 
@@ -273,24 +287,29 @@ def _standings(
     of rows) places each total inside it."""
     if not totals:
         if ranked is None:
-            ranked = int(session.execute(select(func.count()).select_from(A).where(*conds)).scalar_one())
+            ranked = int(
+                session.connection().execute(select(func.count()).select_from(A).where(*conds)).scalar_one()
+            )
         return {}, ranked
     top, bottom = max(totals), min(totals)
+    # A small ranking is read through its region's index; `total + 0` keeps SQLite from reading the
+    # whole year in total order instead.
+    total = col(A.total) if large else col(A.total) + 0
     if ranked is None:
-        both = select(func.count(), func.count().filter(col(A.total) > top)).select_from(A).where(*conds)
-        counts = session.execute(both).one()
+        both = select(func.count(), func.count().filter(total > top)).select_from(A).where(*conds)
+        counts = session.connection().execute(both).one()
         ranked, above = int(counts[0]), int(counts[1])
     else:
-        above_stmt = select(func.count()).select_from(A).where(*conds, col(A.total) > top)
-        above = int(session.execute(above_stmt).scalar_one())
+        above_stmt = select(func.count()).select_from(A).where(*conds, total > top)
+        above = int(session.connection().execute(above_stmt).scalar_one())
     hist: Any = (
         select(col(A.total), func.count())
-        .where(*conds, col(A.total) >= bottom, col(A.total) <= top)
+        .where(*conds, total >= bottom, total <= top)
         .group_by(col(A.total))
         .order_by(col(A.total).desc())
     )
     out: dict[Decimal, _Standing] = {}
-    for total, n in session.execute(hist):
+    for total, n in session.connection().execute(hist):
         at_or_above = above + int(n)
         out[Decimal(total)] = _Standing(
             rank=above + 1, pct=(ranked - at_or_above) / (ranked - 1) if ranked > 1 else 0.0
@@ -302,13 +321,17 @@ def _standings(
 def _standing(session: Session, conds: list[Any], total: Decimal) -> _Standing:
     """One total's standing by two counts: for a total written between the page and the aggregate
     (READ COMMITTED on PostgreSQL runs each statement on its own snapshot)."""
-    counts = session.execute(
-        select(
-            func.count().filter(col(A.total) > total),
-            func.count().filter(col(A.total) < total),
-            func.count(),
-        ).where(*conds)
-    ).one()
+    counts = (
+        session.connection()
+        .execute(
+            select(
+                func.count().filter(col(A.total) > total),
+                func.count().filter(col(A.total) < total),
+                func.count(),
+            ).where(*conds)
+        )
+        .one()
+    )
     above, below, ranked = (int(v) for v in counts)
     return _Standing(rank=above + 1, pct=below / (ranked - 1) if ranked > 1 else 0.0)
 
@@ -366,29 +389,35 @@ def rank(
         )
     if stars is not None:
         filters.append(shown == stars)
-    stmt = (
-        select(
-            col(A.id).label("assessment_id"),
-            B.code.label("branch_code"),
-            B.name.label("branch_name"),
-            col(A.sector).label("sector"),
-            col(A.region_path).label("region_path"),
-            R.name.label("region_name"),
-            col(A.status).label("status"),
-            col(A.total).label("total"),
-            col(A.band_stars).label("band_stars"),
-            col(A.stars).label("stars"),
-            col(A.final_stars).label("final_stars"),
-            col(A.vetoed).label("vetoed"),
-            col(A.designated).label("designated"),
-            shown.label("stars_shown"),
-            before.label("prev_final_stars"),
-        )
-        .join(B, B.id == A.branch_id)
-        .outerjoin(R, R.path == A.region_path)
-        .outerjoin(prev, and_(col(prev.branch_id) == col(A.branch_id), col(prev.year) == year - 1))
-        .where(*conds, *filters)
+    prev_join = and_(col(prev.branch_id) == col(A.branch_id), col(prev.year) == year - 1)
+    columns: tuple[Any, ...] = (
+        col(A.id).label("assessment_id"),
+        B.code.label("branch_code"),
+        B.name.label("branch_name"),
+        col(A.sector).label("sector"),
+        col(A.region_path).label("region_path"),
+        R.name.label("region_name"),
+        col(A.status).label("status"),
+        col(A.total).label("total"),
+        col(A.band_stars).label("band_stars"),
+        col(A.stars).label("stars"),
+        col(A.final_stars).label("final_stars"),
+        col(A.vetoed).label("vetoed"),
+        col(A.designated).label("designated"),
+        shown.label("stars_shown"),
+        before.label("prev_final_stars"),
     )
+    # A page (up to PICK_THEN_LOAD rows) is picked by id first, joining only what the order and filters
+    # need, then its columns are loaded for those ids: the region and previous-year joins run for the
+    # page, not for every row of a county that the sort reads. Longer pages (exports) load in one go.
+    two_step = limit <= PICK_THEN_LOAD
+    stmt = select(col(A.id).label("assessment_id")) if two_step else select(*columns)
+    stmt = stmt.join(B, B.id == A.branch_id)
+    if not two_step:
+        stmt = stmt.outerjoin(R, R.path == A.region_path)
+    if not two_step or sort == "change":
+        stmt = stmt.outerjoin(prev, prev_join)
+    stmt = stmt.where(*conds, *filters)
     if after is not None:
         # The redundant `total <= t` lets the index range start at the cursor.
         stmt = stmt.where(
@@ -398,10 +427,23 @@ def rank(
     stmt = stmt.order_by(*_order(sort, shown - before)).limit(limit + 1)
     if after is None and offset:
         stmt = stmt.offset(offset)
-    raw = list(session.execute(stmt))
+    # Core rows through the session's connection: no ORM loading machinery for a page of plain columns.
+    conn = session.connection()
+    raw: list[Any] = list(conn.execute(stmt))
     more = len(raw) > limit
     raw = raw[:limit]
-    standings, ranked = _standings(session, conds, {Decimal(x.total) for x in raw}, tally)
+    if two_step and raw:
+        ids = [x.assessment_id for x in raw]
+        load = (
+            select(*columns)
+            .join(B, B.id == A.branch_id)
+            .outerjoin(R, R.path == A.region_path)
+            .outerjoin(prev, prev_join)
+            .where(col(A.id).in_(ids))
+        )
+        by_id = {x.assessment_id: x for x in conn.execute(load)}
+        raw = [by_id[i] for i in ids]
+    standings, ranked = _standings(session, conds, {Decimal(x.total) for x in raw}, tally, large=large)
     if filters:
         matched = int(
             session.execute(
@@ -410,16 +452,16 @@ def rank(
         )
     else:
         matched = ranked
-    regions = regions_by_code(session, (c for row in raw for c in path_codes(row.region_path)))
+    towns = township_names(session, (c for row in raw for c in path_codes(row.region_path)))
     rows = [
-        _row(x, standings.get(Decimal(x.total)) or _standing(session, conds, x.total), regions) for x in raw
+        _row(x, standings.get(Decimal(x.total)) or _standing(session, conds, x.total), towns) for x in raw
     ]
     cursor = Cursor(rows[-1].total, rows[-1].branch_code) if more and rows and sort == "rank" else None
     return rows, matched, ranked, cursor
 
 
-def _row(x: Any, standing: _Standing, regions: dict[str, Region]) -> RankedRow:
-    town = township_of_path(x.region_path, regions)
+def _row(x: Any, standing: _Standing, towns: dict[str, str]) -> RankedRow:
+    town = next((c for c in path_codes(x.region_path) if c in towns), None)
     return RankedRow(
         rank=standing.rank,
         percentile=round(standing.pct * 100, 1),
@@ -428,8 +470,8 @@ def _row(x: Any, standing: _Standing, regions: dict[str, Region]) -> RankedRow:
         branch_name=x.branch_name,
         sector=x.sector,
         region_path=x.region_path,
-        township_code=town.code if town else None,
-        township_name=town.name if town else None,
+        township_code=town,
+        township_name=towns[town] if town else None,
         region_name=x.region_name,
         status=x.status,
         total=Decimal(x.total),
