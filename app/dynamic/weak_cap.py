@@ -19,9 +19,12 @@ STEP_KIND = "weak_cap"
 
 def blocking_listing(session: Session, *, branch_id: int, year: int) -> WeakListing | None:
     """The listing that blocks three stars for the branch's rating of `year`, if any: listed in that
-    year or before, not delisted, not lifted."""
+    year or before, not delisted, not lifted.
+
+    Every item save asks this (through recompute) and nearly every answer is "none": the id is looked up
+    first (a column, not an entity), and the row is loaded only when there is one."""
     stmt = (
-        select(WeakListing)
+        select(WeakListing.id)
         .where(
             WeakListing.branch_id == branch_id,
             WeakListing.status == "listed",
@@ -29,8 +32,10 @@ def blocking_listing(session: Session, *, branch_id: int, year: int) -> WeakList
             WeakListing.year <= year,
         )
         .order_by(col(WeakListing.year).desc())
+        .limit(1)
     )
-    return session.exec(stmt).first()
+    found = session.execute(stmt).scalar()
+    return session.get(WeakListing, found) if found is not None else None
 
 
 def weak_star_cap(session: Session, *, branch_id: int, year: int) -> tuple[int | None, str | None]:
