@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -61,7 +62,17 @@ def entry_row(session: Session, assessment_id: int, source: str, item_code: str)
     return session.exec(_ENTRY_ROW, params=params).first()
 
 
-def build_entries(rows: list[ScoreEntry], extras: dict[str, Any] | None) -> Entries:
+class EntryRow(Protocol):
+    """What ``build_entries`` reads of a stored entry (a ``ScoreEntry`` or a row of its columns)."""
+
+    @property
+    def item_code(self) -> str: ...
+
+    @property
+    def entry(self) -> dict[str, Any]: ...
+
+
+def build_entries(rows: Sequence[EntryRow], extras: dict[str, Any] | None) -> Entries:
     """Entries for the engine from stored rows (+ the assessment's extras for the inspector source)."""
     items = {}
     for row in rows:

@@ -14,6 +14,7 @@ Computed from the stored item scores (``score_entry.score``, inspector source) o
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -81,107 +82,159 @@ def build(
     """The heat map of category shares for the region (by township within one sector, or by sector)."""
     if by == "township" and not sector:
         raise ValueError("by township needs one sector")
-    filters = [
-        A.year == year,
-        A.status.in_(service.COMPLETED_STATUSES),
-    ]
-    if by == "township" and sector:
-        filters.append(A.sector == sector)
-    counts_stmt = service.scoped(
-        select(A.criteria_set_id, A.region_path, A.sector, func.count().label("n"))
-        .where(*filters)
-        .group_by(A.criteria_set_id, A.region_path, A.sector),
-        scope=scope,
-        region_path=region.path,
-    )
-    sums_stmt = service.scoped(
-        select(
-            A.criteria_set_id,
-            A.region_path,
-            A.sector,
-            SE.item_code,
-            func.sum(SE.score).label("s"),
+    data = _Data(session, scope=scope, year=year, region=region, sector=sector if by == "township" else None)
+    return data.heatmap(by=by, sector=sector)
+
+
+def build_all(
+    session: Session, *, scope: Scope, year: int, region: Region, sectors: Iterable[str]
+) -> tuple[Heatmap, dict[str, Heatmap]]:
+    """The heat map by sector and, for each of ``sectors``, the heat map by township of that sector, from
+    one pair of queries (the same figures as ``build`` for each)."""
+    data = _Data(session, scope=scope, year=year, region=region, sector=None)
+    return data.heatmap(by="sector", sector=None), {s: data.heatmap(by="township", sector=s) for s in sectors}
+
+
+class _Data:
+    """The assessment counts and item-score sums of a region per (set, region path, sector[, item])."""
+
+    def __init__(
+        self, session: Session, *, scope: Scope, year: int, region: Region, sector: str | None
+    ) -> None:
+        filters = [
+            A.year == year,
+            A.status.in_(service.COMPLETED_STATUSES),
+        ]
+        if sector:
+            filters.append(A.sector == sector)
+        counts_stmt = service.scoped(
+            select(A.criteria_set_id, A.region_path, A.sector, func.count().label("n"))
+            .where(*filters)
+            .group_by(A.criteria_set_id, A.region_path, A.sector),
+            scope=scope,
+            region_path=region.path,
         )
-        .join(SE, SE.assessment_id == A.id)
-        .where(*filters, SE.source == "inspector")
-        .group_by(A.criteria_set_id, A.region_path, A.sector, SE.item_code),
-        scope=scope,
-        region_path=region.path,
-    )
-    counts = list(session.execute(counts_stmt))
-    sums = list(session.execute(sums_stmt))
-    regions = service.regions_by_code(session, (c for r in counts for c in service.path_codes(r.region_path)))
-    cache = rescore.SetCache(session)
-    maps = {sid: _cat_maps(cache.get(sid)) for sid in {r.criteria_set_id for r in counts}}
-
-    categories: list[str] = []
-    for sid in sorted(maps, key=lambda s: (list(SECTORS).index(cache.record(s).sector), s)):
-        for name in maps[sid][1]:
-            if name not in categories:
-                categories.append(name)
-    rows: dict[str, dict] = {}
-    got: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    top: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    all_got: dict[str, Decimal] = defaultdict(Decimal)
-    all_top: dict[str, Decimal] = defaultdict(Decimal)
-    all_n: dict[str, int] = defaultdict(int)
-    for r in counts:
-        key, label, code, sec, direct = _row_key(by, r.region_path, r.sector, regions)
-        row = rows.setdefault(key, {"name": label, "code": code, "sector": sec, "direct": direct, "n": 0})
-        row["n"] += int(r.n)
-        for name, m in maps[r.criteria_set_id][1].items():
-            top[(key, name)] += m * int(r.n)
-            all_top[name] += m * int(r.n)
-            all_n[name] += int(r.n)
-    for r in sums:
-        key = _row_key(by, r.region_path, r.sector, regions)[0]
-        cat_name = maps[r.criteria_set_id][0].get(r.item_code)
-        if cat_name is None or r.s is None:
-            continue  # bonus / penalty items, or items of another version of the set
-        got[(key, cat_name)] += Decimal(r.s)
-        all_got[cat_name] += Decimal(r.s)
-
-    def link(row: dict, category: str) -> str:
-        params = {"year": year, "region": row["code"] or region.code, "category": category}
-        params["sector"] = row["sector"] or sector or ""
-        if row["direct"]:
-            params["direct"] = 1
-        return "/rankings/heatmap/cell?" + urlencode(params)
-
-    ordered = sorted(rows.items(), key=lambda kv: _order(by, kv[0]))
-    out_rows = [
-        HeatRow(
-            key=key,
-            name=row["name"],
-            region_code=row["code"],
-            sector=row["sector"],
-            direct=row["direct"],
-            assessments=row["n"],
-            cells=[
-                HeatCell(
-                    category=name,
-                    share=_share(got[(key, name)], top[(key, name)]) if top[(key, name)] else None,
-                    assessments=row["n"] if top[(key, name)] else 0,
-                    link=link(row, name) if top[(key, name)] else None,
-                )
-                for name in categories
-            ],
+        sums_stmt = service.scoped(
+            select(
+                A.criteria_set_id,
+                A.region_path,
+                A.sector,
+                SE.item_code,
+                func.sum(SE.score).label("s"),
+            )
+            .join(SE, SE.assessment_id == A.id)
+            .where(*filters, SE.source == "inspector")
+            .group_by(A.criteria_set_id, A.region_path, A.sector, SE.item_code),
+            scope=scope,
+            region_path=region.path,
         )
-        for key, row in ordered
-    ]
-    averages = [
-        HeatCell(category=name, share=_share(all_got[name], all_top[name]), assessments=all_n[name])
-        for name in categories
-    ]
-    return Heatmap(
-        year=year,
-        region=service.region_ref(region),
-        by="sector" if by == "sector" else "township",
-        sector=sector if by == "township" else None,
-        categories=categories,
-        rows=out_rows,
-        averages=averages,
-    )
+        self.year = year
+        self.region = region
+        # Plain tuples (set id, region path, sector, n | item code, sum), by sector.
+        self.counts: dict[str, list[tuple[int, str, str, int]]] = defaultdict(list)
+        for sid, path, sec, n in session.execute(counts_stmt):
+            self.counts[sec].append((sid, path, sec, int(n)))
+        self.sums: dict[str, list[tuple[int, str, str, str, Any]]] = defaultdict(list)
+        for sid, path, sec, code, total in session.execute(sums_stmt):
+            self.sums[sec].append((sid, path, sec, code, total))
+        self.regions = service.regions_by_code(
+            session, (c for rows in self.counts.values() for r in rows for c in service.path_codes(r[1]))
+        )
+        self.cache = rescore.SetCache(session)
+        self.maps = {sid: _cat_maps(self.cache.get(sid)) for rows in self.counts.values() for sid, *_ in rows}
+
+    def heatmap(self, *, by: str, sector: str | None) -> Heatmap:
+        """The heat map by sector (every row), or by township of one sector (that sector's rows)."""
+        year, region, regions, maps, cache = self.year, self.region, self.regions, self.maps, self.cache
+        if by == "township":
+            counts = self.counts.get(sector or "", [])
+            sums = self.sums.get(sector or "", [])
+        else:
+            counts = [r for rows in self.counts.values() for r in rows]
+            sums = [r for rows in self.sums.values() for r in rows]
+        row_keys: dict[tuple[str, str], tuple[str, str, str | None, str | None, bool]] = {}
+
+        def row_key(path: str, sec: str) -> tuple[str, str, str | None, str | None, bool]:
+            found = row_keys.get((path, sec))
+            if found is None:
+                found = row_keys[(path, sec)] = _row_key(by, path, sec, regions)
+            return found
+
+        set_ids = {r[0] for r in counts}
+        categories: list[str] = []
+        for sid in sorted(set_ids, key=lambda s: (list(SECTORS).index(cache.record(s).sector), s)):
+            for name in maps[sid][1]:
+                if name not in categories:
+                    categories.append(name)
+        rows: dict[str, dict] = {}
+        got: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        top: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        all_got: dict[str, Decimal] = defaultdict(Decimal)
+        all_top: dict[str, Decimal] = defaultdict(Decimal)
+        all_n: dict[str, int] = defaultdict(int)
+        for sid, path, row_sector, n in counts:
+            key, label, code, sec, direct = row_key(path, row_sector)
+            row = rows.setdefault(key, {"name": label, "code": code, "sector": sec, "direct": direct, "n": 0})
+            row["n"] += n
+            for name, m in maps[sid][1].items():
+                top[(key, name)] += m * n
+                all_top[name] += m * n
+                all_n[name] += n
+        for sid, path, row_sector, item_code, s in sums:
+            cat_name = maps[sid][0].get(item_code)
+            if cat_name is None or s is None:
+                continue  # bonus / penalty items, or items of another version of the set
+            key = row_key(path, row_sector)[0]
+            got[(key, cat_name)] += Decimal(s)
+            all_got[cat_name] += Decimal(s)
+
+        quoted = {name: urlencode({"category": name}) for name in categories}
+
+        def link(row: dict, category: str) -> str:
+            # urlencode of year, region, category, sector[, direct] in that order, each part encoded once
+            if "link" not in row:
+                tail: dict[str, Any] = {"sector": row["sector"] or sector or ""}
+                if row["direct"]:
+                    tail["direct"] = 1
+                head = urlencode({"year": year, "region": row["code"] or region.code})
+                row["link"] = (f"/rankings/heatmap/cell?{head}&", f"&{urlencode(tail)}")
+            head_part, tail_part = row["link"]
+            return f"{head_part}{quoted[category]}{tail_part}"
+
+        ordered = sorted(rows.items(), key=lambda kv: _order(by, kv[0]))
+        out_rows = [
+            HeatRow(
+                key=key,
+                name=row["name"],
+                region_code=row["code"],
+                sector=row["sector"],
+                direct=row["direct"],
+                assessments=row["n"],
+                cells=[
+                    HeatCell(
+                        category=name,
+                        share=_share(got[(key, name)], top[(key, name)]) if top[(key, name)] else None,
+                        assessments=row["n"] if top[(key, name)] else 0,
+                        link=link(row, name) if top[(key, name)] else None,
+                    )
+                    for name in categories
+                ],
+            )
+            for key, row in ordered
+        ]
+        averages = [
+            HeatCell(category=name, share=_share(all_got[name], all_top[name]), assessments=all_n[name])
+            for name in categories
+        ]
+        return Heatmap(
+            year=year,
+            region=service.region_ref(region),
+            by="sector" if by == "sector" else "township",
+            sector=sector if by == "township" else None,
+            categories=categories,
+            rows=out_rows,
+            averages=averages,
+        )
 
 
 def _order(by: str, key: str) -> tuple:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import String, case, cast, null
 from sqlmodel import Session
 
 from app.assessments import scoring as assessment_scoring
@@ -36,7 +37,22 @@ from app.scoring import CriteriaSet, QuotaCandidate, QuotaDecision, Result, appl
 
 ZERO = Decimal(0)
 A: Any = Assessment
-POOL_COLUMNS = (A.id, A.total, A.stars, A.band_stars, A.vetoed, A.designated, A.extras, A.explanation)
+# The explanation is read only for a weak-cap step: a row whose stored text does not even contain the step's
+# kind comes back as NULL, so the explanations (the largest column) are not decoded for every row. The
+# LIKE test is a superset of the step being there; ``stored_result`` checks the decoded steps.
+EXPLANATION_IF_CAPPED = case(
+    (cast(A.explanation, String).like(f"%{WEAK_CAP_STEP}%"), A.explanation), else_=null()
+)
+POOL_COLUMNS = (
+    A.id,
+    A.total,
+    A.stars,
+    A.band_stars,
+    A.vetoed,
+    A.designated,
+    A.extras,
+    EXPLANATION_IF_CAPPED,
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +67,7 @@ class PoolRow:
     vetoed: bool
     designated: bool
     extras: dict[str, Any]
-    explanation: list[Any]
+    explanation: list[Any] | None  # None when it holds no weak-cap step (``EXPLANATION_IF_CAPPED``)
     code: str
     name: str
 
@@ -67,7 +83,7 @@ def stored_result(cs: CriteriaSet, a: PoolRow | Assessment) -> Result | None:
     Only those fields are filled: items, explanation, appraisal and deductions are left empty."""
     if a.total is None or a.stars is None or a.band_stars is None:
         return None
-    if any(isinstance(s, dict) and s.get("kind") == WEAK_CAP_STEP for s in a.explanation):
+    if any(isinstance(s, dict) and s.get("kind") == WEAK_CAP_STEP for s in a.explanation or ()):
         return None
     met = frozenset(assessment_scoring.build_entries([], a.extras).prerequisites)
     eligible = tuple(lv for lv in cs.levels() if lv <= a.stars and all(p.code in met for p in cs.guarded(lv)))
@@ -137,14 +153,15 @@ def inputs(
     if key is None:
         return {**stored, **exact}, len(exact)
     by_id = {a.id or 0: a for a in pool}
+    memo: dict[tuple[int, int], Result] = {}  # the placeholders of each round (a block keeps its order)
     blocks = _blocks({**stored, **exact}, codes)
     pending = {t for t, ids in blocks.items() if any(i in exact for i in ids)}
     while True:
         again = [by_id[i] for t in pending for i in blocks.pop(t) if i not in exact]
         exact.update(rescore.results(session, again, lambda _a: cs))
-        pending = _cut_or_shown(cs, key, stored, exact, blocks, codes, shown) if blocks else set()
+        pending = _cut_or_shown(cs, key, stored, exact, blocks, codes, shown, memo) if blocks else set()
         if not pending:
-            return {**_ordered(key, stored, blocks), **exact}, len(exact)
+            return {**_ordered(key, stored, blocks, memo), **exact}, len(exact)
 
 
 def _blocks(results: dict[int, Result], codes: dict[int, str]) -> dict[Decimal, list[int]]:
@@ -156,12 +173,23 @@ def _blocks(results: dict[int, Result], codes: dict[int, str]) -> dict[Decimal, 
 
 
 def _ordered(
-    key: str, stored: dict[int, Result], blocks: dict[Decimal, list[int]], *, reverse: bool = False
+    key: str,
+    stored: dict[int, Result],
+    blocks: dict[Decimal, list[int]],
+    memo: dict[tuple[int, int], Result],
+    *,
+    reverse: bool = False,
 ) -> dict[int, Result]:
+    """The stored results with each open block ordered by branch code (or reversed); ``memo`` keeps the
+    placeholders made in earlier rounds by (assessment id, index)."""
     out = dict(stored)
     for ids in blocks.values():
         for i, aid in enumerate(ids):
-            out[aid] = _placeholder(stored[aid], key, -i if reverse else i)
+            index = -i if reverse else i
+            found = memo.get((aid, index))
+            if found is None:
+                found = memo[(aid, index)] = _placeholder(stored[aid], key, index)
+            out[aid] = found
     return out
 
 
@@ -173,12 +201,13 @@ def _cut_or_shown(
     blocks: dict[Decimal, list[int]],
     codes: dict[int, str],
     shown: Shown,
+    memo: dict[tuple[int, int], Result],
 ) -> set[Decimal]:
     """The open blocks a quota line cuts through or a view lists by place."""
     runs = []
     for reverse in (False, True):
         results = {
-            codes[i]: r for i, r in {**_ordered(key, stored, blocks, reverse=reverse), **exact}.items()
+            codes[i]: r for i, r in {**_ordered(key, stored, blocks, memo, reverse=reverse), **exact}.items()
         }
         runs.append((results, apply_quotas(cs, [QuotaCandidate(c, r) for c, r in results.items()])))
     (fwd_results, fwd), (_rev_results, rev) = runs

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.assessments import scoring as assessment_scoring
@@ -77,11 +78,28 @@ class Scorable(Protocol):
 S = TypeVar("S", bound=Scorable)
 
 
+def entry_items(session: Session, ids: Sequence[int]) -> dict[int, list[Any]]:
+    """The item code and entry of the stored inspector entries of many assessments, by assessment id
+    (plain rows: what ``build_entries`` reads, without loading ``ScoreEntry`` objects)."""
+    se: Any = ScoreEntry
+    out: dict[int, list[Any]] = defaultdict(list)
+    for start in range(0, len(ids), CHUNK):
+        chunk = list(ids[start : start + CHUNK])
+        stmt = sa_select(se.assessment_id, se.item_code, se.entry).where(
+            col(se.assessment_id).in_(chunk), se.source == "inspector"
+        )
+        for row in session.execute(stmt):
+            out[row.assessment_id].append(row)
+    return out
+
+
 def results(
     session: Session, assessments: Sequence[S], cs_of: Callable[[S], CriteriaSet]
 ) -> dict[int, Result]:
     """The engine's result for each assessment's inspector entries under the set `cs_of` gives."""
-    rows = entry_rows(session, [a.id or 0 for a in assessments])
+    if not assessments:
+        return {}
+    rows = entry_items(session, [a.id or 0 for a in assessments])
     return {
         a.id or 0: score(cs_of(a), assessment_scoring.build_entries(rows.get(a.id or 0, []), a.extras))
         for a in assessments

@@ -671,16 +671,16 @@ def build(
     losses_by_sector = None
     losses_by_child: list[LossTable] = []
     if rows:
-        hs = heatmap.build(session, scope=scope, year=year, region=region, by="sector", sector=None)
+        # One pair of queries for the table by sector and every sector's table by township.
+        hs, by_town = heatmap.build_all(
+            session, scope=scope, year=year, region=region, sectors=[sr.sector for sr in ranking]
+        )
         losses_by_sector = _loss_table(
             hs, "/rankings/heatmap?" + _q(year=year, region=region.code, by="sector")
         )
         for sr in ranking:
-            ht = heatmap.build(
-                session, scope=scope, year=year, region=region, by="township", sector=sr.sector
-            )
             link = "/rankings/heatmap?" + _q(year=year, region=region.code, by="township", sector=sr.sector)
-            losses_by_child.append(_loss_table(ht, link))
+            losses_by_child.append(_loss_table(by_town[sr.sector], link))
     step(85, "汇总完成")
 
     base = {"year": year, "region": region.code}

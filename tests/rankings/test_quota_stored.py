@@ -83,11 +83,43 @@ def test_weak_capped_rows_are_rescored(rdb: Session, town) -> None:  # type: ign
     top = max(rows, key=lambda r: r.total or 0)
     assert quota_inputs.stored_result(cs, top) is not None
     step = {"kind": STEP_KIND, "code": None, "text": "软弱涣散", "value": "2"}
-    capped = replace(top, stars=2, explanation=[*top.explanation, step])
+    capped = replace(top, stars=2, explanation=[*(top.explanation or []), step])
     assert quota_inputs.stored_result(cs, capped) is None
     rows = [capped if r.id == top.id else r for r in rows]
     results, rescored = quota_inputs.inputs(rdb, cs, rows, codes, lambda _r, _d: set())
     assert rescored == 1 and results[top.id].stars == 5
+
+
+def test_pool_reads_the_explanation_only_with_a_weak_cap_step(db: Session, town) -> None:  # type: ignore[no-untyped-def]
+    """The pool columns decode a row's explanation only when its stored text holds the weak-cap step."""
+    rows = list(
+        db.execute(
+            select(Assessment)
+            .where(Assessment.year == YEAR, Assessment.criteria_set_id == town.set_id)
+            .order_by(col(Assessment.id))
+        ).scalars()
+    )
+    capped, plain = rows[0], rows[1]
+    step = {"kind": STEP_KIND, "code": None, "text": "软弱涣散", "value": "2"}
+    capped.explanation = [*capped.explanation, step]
+    plain.explanation = [*plain.explanation, {"kind": "note", "code": None, "text": "无", "value": None}]
+    db.add_all([capped, plain])
+    db.flush()
+    stmt = select(*quota_inputs.POOL_COLUMNS, Branch.code, Branch.name).join(
+        Branch, col(Branch.id) == Assessment.branch_id
+    )
+    got = {
+        r.id: r
+        for r in (
+            quota_inputs.PoolRow(*row)
+            for row in db.execute(stmt.where(col(Assessment.id).in_([capped.id, plain.id])))
+        )
+    }
+    assert got[capped.id or 0].explanation == capped.explanation
+    assert got[plain.id or 0].explanation is None
+    cs = rescore.SetCache(db).get(town.set_id)
+    assert quota_inputs.stored_result(cs, got[capped.id or 0]) is None
+    assert quota_inputs.stored_result(cs, got[plain.id or 0]) == quota_inputs.stored_result(cs, plain)
 
 
 def _same_decisions(
