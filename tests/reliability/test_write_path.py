@@ -7,12 +7,11 @@ import logging
 import threading
 import time
 
-import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 from starlette.middleware.base import BaseHTTPMiddleware
 
-from app.db import FifoLock, get_engine, write_lock_for
+from app.db import FifoLock, SerializedConnection, get_engine, write_lock_for
 from app.web.middleware import RequestLog, SecurityHeaders
 from tests.conftest import IS_POSTGRES
 
@@ -67,8 +66,23 @@ def test_fifo_lock_times_out_and_leaves_the_queue() -> None:
     lock.release()
 
 
-@pytest.mark.skipif(IS_POSTGRES, reason="SQLite's writer lock")
-def test_sqlite_writers_queue_in_process_and_release_at_commit_rollback_close(database: str) -> None:
+def _postgresql_writers_run_side_by_side() -> None:
+    """PostgreSQL locks rows, not the database: its connections carry no writer lock, and two write
+    transactions are open at the same time (on SQLite the second one would queue)."""
+    with Session(get_engine()) as first, Session(get_engine()) as second:
+        first.execute(text("SELECT 1"))
+        second.execute(text("SELECT 1"))
+        for s in (first, second):
+            assert not isinstance(s.connection().connection.dbapi_connection, SerializedConnection)
+        first.rollback()
+        second.rollback()
+
+
+def test_writers_queue_in_process_on_sqlite_and_run_side_by_side_on_postgresql(database: str) -> None:
+    """SQLite: writers queue on the in-process lock, released at commit, rollback and close."""
+    if IS_POSTGRES:
+        _postgresql_writers_run_side_by_side()
+        return
     lock = write_lock_for(database)
     assert lock is not None
     with Session(get_engine()) as first:
