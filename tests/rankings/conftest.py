@@ -12,18 +12,20 @@ database is shared by the run), so every test sees the same numbers.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.assessments.models import Assessment, ScoreEntry
 from app.audit import service as audit
+from app.auth.scope import Scope
 from app.branches.models import Branch
 from app.criteria import service as criteria_service
-from app.db import get_engine
+from app.db import get_engine, get_read_engine
 from app.regions import service as regions_service
 from app.regions.models import Region
 from app.scoring import Entries, ItemEntry, load_document, score
@@ -188,3 +190,18 @@ def town(database: str) -> Fixture:
     """The hand-made township (created once per test run)."""
     with Session(get_engine(), expire_on_commit=False) as session:
         return _build(session)
+
+
+@pytest.fixture()
+def rdb(database: str) -> Iterator[Session]:
+    """A session on the read engine (what the analysis pages use), rolled back at the end."""
+    with Session(get_read_engine(), expire_on_commit=False) as session:
+        yield session
+        session.rollback()
+
+
+def province_scope(session: Session) -> Scope:
+    """The scope of the whole province (the root region)."""
+    root = session.execute(select(Region).where(col(Region.level) == "province")).scalars().first()
+    assert root is not None
+    return Scope(region_id=root.id or 0, region_path=root.path, region_name=root.name)

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from app.auth.scope import Scope
-from app.db import get_read_engine
 from app.rankings import heatmap
 from app.rankings import service as rankings
-from app.regions.models import Region
-from tests.rankings.conftest import YEAR
-
-
-@pytest.fixture()
-def rdb(database: str) -> Iterator[Session]:
-    with Session(get_read_engine(), expire_on_commit=False) as session:
-        yield session
-        session.rollback()
-
-
-def _province(session: Session) -> Scope:
-    root = session.execute(select(Region).where(col(Region.level) == "province")).scalars().first()
-    assert root is not None
-    return Scope(region_id=root.id or 0, region_path=root.path, region_name=root.name)
+from tests.rankings.conftest import YEAR, province_scope
 
 
 @pytest.mark.parametrize(
     ("code", "year"), [("990102", 2026), ("990102", 2025), ("990103", 2026), ("9901", 2026), ("990102", YEAR)]
 )
 def test_build_all_equals_one_build_each(rdb: Session, town, code: str, year: int) -> None:  # type: ignore[no-untyped-def]
-    scope = _province(rdb)
+    scope = province_scope(rdb)
     region = rankings.resolve_region(rdb, scope=scope, code=code)
     sectors = rankings.sectors_present(rdb, scope=scope, year=year, region_path=region.path)
     assert sectors

@@ -3,7 +3,6 @@ counties and the hand-made township), and only the rows the stored values cannot
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 
@@ -11,30 +10,14 @@ import pytest
 from sqlmodel import Session, col, select
 
 from app.assessments.models import Assessment
-from app.auth.scope import Scope
 from app.branches.models import Branch
-from app.db import get_read_engine
 from app.dynamic.weak_cap import STEP_KIND
 from app.rankings import quota_inputs, quotas, rescore, whatif
 from app.rankings import service as rankings
-from app.regions.models import Region
 from app.scoring import CriteriaSet, QuotaCandidate, apply_quotas
-from tests.rankings.conftest import YEAR
+from tests.rankings.conftest import YEAR, province_scope
 
 COMPLETED = ("submitted", "reviewed", "publicized", "final")
-
-
-@pytest.fixture()
-def rdb(database: str) -> Iterator[Session]:
-    with Session(get_read_engine(), expire_on_commit=False) as session:
-        yield session
-        session.rollback()
-
-
-def _province(session: Session) -> Scope:
-    root = session.execute(select(Region).where(col(Region.level) == "province")).scalars().first()
-    assert root is not None
-    return Scope(region_id=root.id or 0, region_path=root.path, region_name=root.name)
 
 
 @pytest.mark.parametrize(
@@ -42,7 +25,7 @@ def _province(session: Session) -> Scope:
     [("990102", 2026), ("990102", 2025), ("990103", 2026), ("990106", 2026), ("9901", 2026)],
 )
 def test_stored_pressure_equals_rescored_pressure(rdb: Session, code: str, year: int) -> None:
-    scope = _province(rdb)
+    scope = province_scope(rdb)
     region = rankings.resolve_region(rdb, scope=scope, code=code)
     stored = quotas.pressure(rdb, scope=scope, year=year, region=region)
     again = quotas.pressure(rdb, scope=scope, year=year, region=region, rescore_all=True)
@@ -53,7 +36,7 @@ def test_stored_pressure_equals_rescored_pressure(rdb: Session, code: str, year:
 def test_hand_made_township_with_ties(rdb: Session, town) -> None:  # type: ignore[no-untyped-def]
     """T02 and T03 tie on 92 points (their order needs appraisal and deductions): re-scored only when a
     quota line cuts between them or a view lists them by place."""
-    scope = _province(rdb)
+    scope = province_scope(rdb)
     region = rankings.resolve_region(rdb, scope=scope, code=town.town_code)
     stored = quotas.pressure(rdb, scope=scope, year=YEAR, region=region)
     again = quotas.pressure(rdb, scope=scope, year=YEAR, region=region, rescore_all=True)
@@ -136,7 +119,7 @@ def _same_decisions(
 
 def test_stored_result_levels_follow_prerequisites(rdb: Session) -> None:
     """The levels a branch may be moved down to come from the set and the prerequisites met (extras)."""
-    scope = _province(rdb)
+    scope = province_scope(rdb)
     rows = list(
         rdb.execute(
             select(Assessment)
