@@ -13,6 +13,14 @@ fields (from the region path) and joins the pieces. The result is exactly what
 * booleans are ``true``/``false`` (SQLite stores 0/1);
 * stored JSON is passed as stored: explanation steps carry ``kind``, ``code``, ``text`` and ``value`` as
   the engine writes them (pydantic would add a missing ``code``/``value`` as null).
+
+The entries, ~80 % of the work when the database builds them (~30 objects a line, each with time and
+decimal formatting), are stored per source as JSON text on the assessment
+(``inspector_entries_json`` / ``self_entries_json``, written by ``app.assessments.scoring`` in the same
+transaction as the entries, app.assessments.entries_json) and passed through. A NULL text (an assessment
+written before migration 0005's backfill, or by a bulk writer that does not fill it) is built here from
+``score_entry`` as before: ``coalesce(stored, built)``, and both engines evaluate the built subquery only
+when the stored text is NULL. The two give the same text on SQLite (tests/api/test_entries_text.py).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Boolean,
+    LargeBinary,
     String,
     Text,
     case,
@@ -37,8 +46,10 @@ from sqlalchemy import (
     tuple_,
     type_coerce,
     union_all,
+    update,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
@@ -61,7 +72,8 @@ class _Dialect(NamedTuple):
     flag: Any  # boolean column → true/false
     stored: Any  # stored JSON column → its JSON text, undecoded
     text_json: Any  # text column → a JSON string literal or null
-    entries: Any  # the entry objects of the current assessment → one JSON array text
+    entries: Any  # (entry object, source) → that source's entry objects of the current assessment, one JSON array text
+    utf8: Any  # a text → as the driver returns it cheapest for joining as bytes (SQLite: bytes, not decoded)
 
 
 def _sql(literal: str) -> ColumnElement[str]:
@@ -90,13 +102,19 @@ def _sqlite_money(column: Any) -> Any:
     return case((column.is_not(None), func.printf(_sql("'%.2f'"), column)))
 
 
-def _sqlite_entries(entry_object: Any) -> Any:
+def _of(source: str) -> list[Any]:
+    # The source as a literal (one of two constants): the unique (assessment_id, source, item_code) index
+    # then gives the rows in item order.
+    return [col(ScoreEntry.assessment_id) == col(Assessment.id), col(ScoreEntry.source) == _key(source)]
+
+
+def _sqlite_entries(entry_object: Any, source: str) -> Any:
     # An ordered subquery feeding group_concat: SQLite 3.40 has no ORDER BY inside aggregates, and it
     # never flattens an ordered subquery into an aggregate query, so the order is the subquery's.
     rows = (
         select(entry_object.label("e"))
-        .where(col(ScoreEntry.assessment_id) == col(Assessment.id))
-        .order_by(col(ScoreEntry.source), col(ScoreEntry.item_code))
+        .where(*_of(source))
+        .order_by(col(ScoreEntry.item_code))
         .correlate(Assessment)
         .subquery()
     )
@@ -112,6 +130,9 @@ SQLITE = _Dialect(
     stored=lambda c: type_coerce(c, String),
     text_json=func.json_quote,
     entries=_sqlite_entries,
+    # As BLOB: the driver hands over the UTF-8 bytes (a line is ~10 KB of mostly non-ASCII text: decoding
+    # it to str and encoding it back cost as much as the query).
+    utf8=lambda c: cast(c, LargeBinary),
 )
 
 
@@ -126,15 +147,11 @@ def _pg_time(column: Any) -> Any:
     )
 
 
-def _pg_entries(entry_object: Any) -> Any:
+def _pg_entries(entry_object: Any, source: str) -> Any:
     # string_agg, not json_agg: json_agg puts a newline between elements, which would split the line.
-    ordered: Any = aggregate_order_by(_sql("','"), col(ScoreEntry.source), col(ScoreEntry.item_code))
+    ordered: Any = aggregate_order_by(_sql("','"), col(ScoreEntry.item_code))
     joined = func.coalesce(func.string_agg(cast(entry_object, Text), ordered), _sql("''"), type_=String)
-    return (
-        select(_sql("'['") + joined + _sql("']'"))
-        .where(col(ScoreEntry.assessment_id) == col(Assessment.id))
-        .scalar_subquery()
-    )
+    return select(_sql("'['") + joined + _sql("']'")).where(*_of(source)).scalar_subquery()
 
 
 POSTGRES = _Dialect(
@@ -145,6 +162,7 @@ POSTGRES = _Dialect(
     stored=lambda c: cast(c, Text),
     text_json=lambda c: func.coalesce(cast(func.to_json(c), Text), _sql("'null'")),
     entries=_pg_entries,
+    utf8=lambda c: c,  # text (psycopg decodes it in C; bytea would travel hex-encoded): encoded in _chunk
 )
 
 
@@ -157,7 +175,7 @@ def _pairs(d: _Dialect, fields: Iterable[tuple[str, Any]]) -> Any:
 
 
 def _columns(d: _Dialect) -> list[Any]:
-    """The select list: keyset and region columns, then JSON texts in the order of AssessmentDetail."""
+    """The select list: the region path, then the JSON texts in the order of AssessmentDetail."""
     a = Assessment
     head = _pairs(
         d,
@@ -192,6 +210,29 @@ def _columns(d: _Dialect) -> list[Any]:
             ("finalized_at", d.time(col(a.finalized_at))),
         ],
     )
+    texts = [
+        head,
+        body,
+        d.stored(col(a.extras)),
+        d.stored(col(a.explanation)),
+        d.stored(col(a.quota_explanation)),
+        type_coerce(d.text_json(col(a.returned_reason)), String),
+        *[
+            func.coalesce(stored, built, type_=String)
+            for stored, built in zip(STORED, built_entries(d), strict=True)
+        ],
+    ]
+    return [col(a.region_path), *map(d.utf8, texts)]
+
+
+SOURCES = ("inspector", "self")  # the order of an export line's entries
+STORED = (col(Assessment.inspector_entries_json), col(Assessment.self_entries_json))
+STORED_NAMES = ("inspector_entries_json", "self_entries_json")
+
+
+def built_entries(d: _Dialect) -> list[Any]:
+    """Per source (SOURCES), the JSON array text of the current assessment's entries built from
+    score_entry: what the stored texts hold (the export's fallback, and migration 0005's backfill)."""
     entry = d.object(
         _key("source"),
         col(ScoreEntry.source),
@@ -208,18 +249,18 @@ def _columns(d: _Dialect) -> list[Any]:
         _key("updated_at"),
         d.time(col(ScoreEntry.updated_at)),
     )
-    return [
-        col(a.id),
-        col(a.updated_at),
-        col(a.region_path),
-        head,
-        body,
-        d.stored(col(a.extras)),
-        d.stored(col(a.explanation)),
-        d.stored(col(a.quota_explanation)),
-        type_coerce(d.text_json(col(a.returned_reason)), String),
-        type_coerce(d.entries(entry), String),
-    ]
+    return [type_coerce(d.entries(entry, source), String) for source in SOURCES]
+
+
+def store_built_entries(conn: Session | Connection, *where: Any) -> None:
+    """Fills the stored entry texts of the assessments matching `where` (all when none) from score_entry,
+    one UPDATE per source, without touching anything else (updated_at, version) — for bulk writers that
+    insert entries without app.assessments.scoring (the demo seed, migration 0005's backfill)."""
+    bind = conn.get_bind() if isinstance(conn, Session) else conn
+    d = POSTGRES if bind.dialect.name == "postgresql" else SQLITE
+    table = Assessment.__table__  # type: ignore[attr-defined]
+    for name, built in zip(STORED_NAMES, built_entries(d), strict=True):
+        conn.execute(update(table).where(*where).values({name: built}))
 
 
 def _embedded(d: _Dialect, column: Any) -> Any:
@@ -243,7 +284,7 @@ class _Places:
         self.fields = {p: _region_fields(p, townships) for p in paths}
 
 
-def _region_fields(path: str, townships: dict[str, str]) -> str:
+def _region_fields(path: str, townships: dict[str, str]) -> bytes:
     codes = path_codes(path)
     township = next((c for c in codes if c in townships), None)
     values = {
@@ -251,22 +292,46 @@ def _region_fields(path: str, townships: dict[str, str]) -> str:
         "township_code": township,
         "township_name": townships[township] if township else None,
     }
-    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))[1:-1]
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))[1:-1].encode()
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: bytes) -> bytes:
     # Stored JSON written by hand (migrations, fixes) may be pretty-printed: a newline would split the line.
-    return json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":")) if "\n" in text else text
+    if b"\n" not in text:
+        return text
+    return json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _line(row: Any, places: _Places) -> str:
-    _, _, path, head, body, extras, explanation, quota, returned_reason, entries = row
-    return (
-        f"{head[:-1]},{places.fields[path]},{body[1:-1]},"
-        f'"extras":{_one_line(extras)},"explanation":{_one_line(explanation)},'
-        f'"quota_explanation":{_one_line(quota)},"returned_reason":{returned_reason},'
-        f'"entries":{entries}}}\n'
-    )
+def _line(row: Any, places: _Places) -> list[Any]:
+    """One line as pieces of UTF-8 (bytes, or views of them: joined once per batch, never decoded)."""
+    path, head, body, extras, explanation, quota, returned_reason, inspector, self_ = row
+    return [
+        memoryview(head)[:-1],
+        b",",
+        places.fields[path],
+        b",",
+        memoryview(body)[1:-1],
+        b',"extras":',
+        _one_line(extras),
+        b',"explanation":',
+        _one_line(explanation),
+        b',"quota_explanation":',
+        _one_line(quota),
+        b',"returned_reason":',
+        returned_reason,
+        b',"entries":',
+        *_entries(inspector, self_),
+        b"}\n",
+    ]
+
+
+def _entries(inspector: bytes, self_: bytes) -> list[Any]:
+    """The line's entries array from the two sources' arrays: the inspector's, then the self-assessment's."""
+    if self_ == b"[]":
+        return [inspector]
+    if inspector == b"[]":
+        return [self_]
+    return [memoryview(inspector)[:-1], b",", memoryview(self_)[1:]]
 
 
 def _fenced(condition: Any) -> Any:
@@ -314,9 +379,11 @@ def _page(ids: list[int], filters: list[Any], columns: list[Any]) -> Any:
 def _chunk(bind: Any, page: Any) -> bytes:
     """One batch as bytes, read in its own short transaction (in a worker thread)."""
     with Session(bind) as session:
-        rows = session.execute(page).all()
-        places = _Places(session, {row[2] for row in rows})
-    return "".join([_line(row, places) for row in rows]).encode()
+        rows: list[Any] = list(session.connection().execute(page).all())
+        places = _Places(session, {row[0] for row in rows})
+    if rows and isinstance(rows[0][1], str):  # PostgreSQL
+        rows = [(row[0], *[t.encode() for t in row[1:]]) for row in rows]
+    return b"".join([piece for row in rows for piece in _line(row, places)])
 
 
 def iter_lines(

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.branches.models import SECTOR_CHECK
@@ -70,6 +70,11 @@ class Assessment(SQLModel, table=True):
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finalized_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Each source's entries as the JSON array text the NDJSON export passes through (app.assessments.
+    # entries_json), written with the entries by scoring.recompute / recompute_self; NULL: not stored
+    # (the export then builds it from score_entry).
+    inspector_entries_json: str | None = Field(default=None, sa_type=Text)
+    self_entries_json: str | None = Field(default=None, sa_type=Text)
 
 
 class AssessmentTally(SQLModel, table=True):

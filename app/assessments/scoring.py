@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
+from app.assessments import entries_json
 from app.assessments.models import Assessment, Evidence, ScoreEntry
 from app.auth.models import User
 from app.criteria import service as criteria_service
@@ -108,6 +109,7 @@ def recompute(session: Session, assessment: Assessment, cs: CriteriaSet | None =
     assessment.items_scored = min(scored, len(result.items))
     assessment.explanation = explanation_json(result)
     _weak_cap(session, assessment)
+    store_entries_text(assessment, "inspector", rows)
     session.add(assessment)
     return result
 
@@ -156,8 +158,20 @@ def recompute_self(session: Session, assessment: Assessment, cs: CriteriaSet | N
     result = score(cs, build_entries(rows, None))
     _store_scores(rows, result)
     assessment.self_total = result.total
+    store_entries_text(assessment, "self", rows)
     session.add(assessment)
     return result
+
+
+def store_entries_text(assessment: Assessment, source: str, rows: Sequence[ScoreEntry]) -> None:
+    """The source's entries as the JSON text the NDJSON export passes through, stored on the assessment
+    in the same transaction as the entries. `rows` are all of the source's rows, flushed or pending, with
+    their scores set: every value in the text is the one being stored (no server-side defaults)."""
+    text = entries_json.entries_text(rows)
+    if source == "inspector":
+        assessment.inspector_entries_json = text
+    else:
+        assessment.self_entries_json = text
 
 
 def result_of(session: Session, assessment: Assessment, cs: CriteriaSet | None = None) -> Result:

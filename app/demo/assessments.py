@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlmodel import Session, col, select
 
+from app.api import ndjson
 from app.assessments.models import Assessment, Publicity, ScoreEntry
 from app.audit import service as audit
 from app.branches.models import Branch
@@ -204,6 +205,8 @@ def seed_assessments(session: Session) -> int:
         table = ScoreEntry.__table__  # type: ignore[attr-defined]
         for start in range(0, len(entry_rows), 5000):
             session.execute(table.insert(), entry_rows[start : start + 5000])
+        # The entries bypass app.assessments.scoring: store the export's entry texts from them.
+        ndjson.store_built_entries(session, col(Assessment.year) == year)
     audit.record(
         session,
         actor=audit.Actor(None, "演示数据"),
