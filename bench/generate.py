@@ -88,6 +88,7 @@ def _dumps(value: Any) -> str:
 def _score_batch(args: tuple[list[Job], int, datetime]) -> tuple[list[Any], list[Any], list[Any]]:
     """Worker: build entries, score them and build the rows (JSON already encoded, so the parent only
     writes). Returns (assessment rows, entry rows, (assessment id, quota key, result) of the final ones)."""
+    from app.assessments import entries_json
     from app.demo.assessments import demo_entries
     from app.scoring import score
     from app.scoring.result import _plain
@@ -104,6 +105,39 @@ def _score_batch(args: tuple[list[Job], int, datetime]) -> tuple[list[Any], list
         result = score(cs, entries)
         if state == "final":
             finals.append((aid, str(branch_id), result))  # quotas need the result; key as before
+        e_first = len(e_rows)
+        for code, e in entries.items.items():
+            e_rows.append(
+                {
+                    "assessment_id": aid,
+                    "source": "inspector",
+                    "item_code": code,
+                    "j_entry": _dumps(e.to_json()),
+                    "score": result.items[code].score,
+                    "note": None,
+                    "version": 1,
+                    "updated_by_id": None,
+                    "updated_at": now,
+                }
+            )
+        # The export's stored entry texts (what app.assessments.scoring writes), built from the same
+        # values: j_entry is already compact, as SQLite's json() of it gives it back.
+        inspector_json = (
+            "["
+            + ",".join(
+                entries_json.entry_object(
+                    source="inspector",
+                    item_code=r["item_code"],
+                    entry_json=r["j_entry"],
+                    score=r["score"],
+                    note=None,
+                    version=1,
+                    updated_at=now,
+                )
+                for r in sorted(e_rows[e_first:], key=lambda r: r["item_code"])
+            )
+            + "]"
+        )
         a_rows.append(
             {
                 "id": aid,
@@ -137,22 +171,10 @@ def _score_batch(args: tuple[list[Job], int, datetime]) -> tuple[list[Any], list
                 "submitted_at": None,
                 "reviewed_at": None,
                 "finalized_at": now if state == "final" else None,
+                "inspector_entries_json": inspector_json,
+                "self_entries_json": "[]",  # no self-assessments are generated
             }
         )
-        for code, e in entries.items.items():
-            e_rows.append(
-                {
-                    "assessment_id": aid,
-                    "source": "inspector",
-                    "item_code": code,
-                    "j_entry": _dumps(e.to_json()),
-                    "score": result.items[code].score,
-                    "note": None,
-                    "version": 1,
-                    "updated_by_id": None,
-                    "updated_at": now,
-                }
-            )
     return a_rows, e_rows, finals
 
 
