@@ -37,6 +37,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    bindparam,
     case,
     cast,
     false,
@@ -272,16 +273,26 @@ def dialect_of(session: Session) -> _Dialect:
     return POSTGRES if session.get_bind().dialect.name == "postgresql" else SQLITE
 
 
-class _Places:
-    """The region fields of each region path of a batch, as JSON text (one region query per batch)."""
+class _Regions:
+    """The region fields of each region path, as UTF-8 JSON members, for one export: each path is looked
+    up once (a batch's new paths in one region query), not once per batch. Shared by the worker threads
+    (a path two of them look up at once is computed twice, the same)."""
 
-    def __init__(self, session: Session, paths: set[str]) -> None:
-        codes = {c for p in paths for c in path_codes(p)}
-        rows = session.execute(
-            select(col(Region.code), col(Region.name), col(Region.level)).where(col(Region.code).in_(codes))
-        )
-        townships = {code: name for code, name, level in rows if level == "township"}
-        self.fields = {p: _region_fields(p, townships) for p in paths}
+    def __init__(self) -> None:
+        self.fields: dict[str, bytes] = {}
+
+    def of(self, session: Session, paths: Iterable[str]) -> dict[str, bytes]:
+        new = {p for p in paths if p not in self.fields}
+        if new:
+            codes = {c for p in new for c in path_codes(p)}
+            rows = session.execute(
+                select(col(Region.code), col(Region.name), col(Region.level)).where(
+                    col(Region.code).in_(codes)
+                )
+            )
+            townships = {code: name for code, name, level in rows if level == "township"}
+            self.fields.update({p: _region_fields(p, townships) for p in new})
+        return self.fields
 
 
 def _region_fields(path: str, townships: dict[str, str]) -> bytes:
@@ -302,13 +313,13 @@ def _one_line(text: bytes) -> bytes:
     return json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _line(row: Any, places: _Places) -> list[Any]:
+def _line(row: Any, places: dict[str, bytes]) -> list[Any]:
     """One line as pieces of UTF-8 (bytes, or views of them: joined once per batch, never decoded)."""
     path, head, body, extras, explanation, quota, returned_reason, inspector, self_ = row
     return [
         memoryview(head)[:-1],
         b",",
-        places.fields[path],
+        places[path],
         b",",
         memoryview(body)[1:-1],
         b',"extras":',
@@ -342,45 +353,46 @@ def _fenced(condition: Any) -> Any:
     return func.coalesce(condition, false())
 
 
-def _batch_keys(
-    filters: list[Any], since: datetime | None, key: cursors.SyncKey | None, *, batch: int, sqlite: bool
-) -> Any:
-    """(id, updated_at) of the next batch after `key`, in (updated_at, id) order."""
+def _batch_keys(filters: list[Any], since: datetime | None, *, batch: int, sqlite: bool) -> tuple[Any, Any]:
+    """The statements of (id, updated_at) of a batch in (updated_at, id) order: the first batch, and the
+    batch after the key in the parameters `k_at`, `k_id`. Built once per export (a statement built per
+    batch cost its cache key every time)."""
     order = (col(Assessment.updated_at), col(Assessment.id))
+    at: Any = bindparam("k_at")
+    kid: Any = bindparam("k_id")
     keys = select(order[1], order[0]).where(*[_fenced(f) for f in filters])
     if since is not None:
         keys = keys.where(order[0] >= since)
-    if key is None:
-        return keys.order_by(*order).limit(batch)
+    first = keys.order_by(*order).limit(batch)
     if not sqlite:
         # PostgreSQL seeks a btree to a row value.
-        return keys.where(tuple_(*order) > tuple_(key.updated_at, key.id)).order_by(*order).limit(batch)
+        return first, keys.where(tuple_(*order) > tuple_(at, kid)).order_by(*order).limit(batch)
     # SQLite 3.40 seeks a row value on its first column only, then reads every row with the same
     # updated_at (a bulk import shares one): the rest of the same instant, then the later ones.
-    same = keys.where(order[0] == key.updated_at, order[1] > key.id).order_by(*order).limit(batch)
-    later = keys.where(order[0] > key.updated_at).order_by(*order).limit(batch)
+    same = keys.where(order[0] == at, order[1] > kid).order_by(*order).limit(batch)
+    later = keys.where(order[0] > at).order_by(*order).limit(batch)
     both = union_all(select(same.subquery()), select(later.subquery())).subquery()
-    return select(both.c.id, both.c.updated_at).order_by(both.c.updated_at, both.c.id).limit(batch)
+    return first, select(both.c.id, both.c.updated_at).order_by(both.c.updated_at, both.c.id).limit(batch)
 
 
-def _page(ids: list[int], filters: list[Any], columns: list[Any]) -> Any:
-    """The JSON texts of one batch, by id (the filters again: a row may have changed since its id was
-    chosen). Chosen apart: with the JSON columns in the select, a sorting plan would build them for
-    every matching row."""
+def _page(filters: list[Any], columns: list[Any]) -> Any:
+    """The JSON texts of one batch, by the ids in the parameter `ids` (the filters again: a row may have
+    changed since its id was chosen). Chosen apart: with the JSON columns in the select, a sorting plan
+    would build them for every matching row. Built once per export."""
     return (
         select(*columns)
         .select_from(Assessment)
         .join(Branch, col(Branch.id) == col(Assessment.branch_id))
-        .where(col(Assessment.id).in_(ids), *[_fenced(f) for f in filters])
+        .where(col(Assessment.id).in_(bindparam("ids", expanding=True)), *[_fenced(f) for f in filters])
         .order_by(col(Assessment.updated_at), col(Assessment.id))
     )
 
 
-def _chunk(bind: Any, page: Any) -> bytes:
+def _chunk(bind: Any, page: Any, ids: list[int], regions: _Regions) -> bytes:
     """One batch as bytes, read in its own short transaction (in a worker thread)."""
     with Session(bind) as session:
-        rows: list[Any] = list(session.connection().execute(page).all())
-        places = _Places(session, {row[0] for row in rows})
+        rows: list[Any] = list(session.connection().execute(page, {"ids": ids}).all())
+        places = regions.of(session, {row[0] for row in rows})
     if rows and isinstance(rows[0][1], str):  # PostgreSQL
         rows = [(row[0], *[t.encode() for t in row[1:]]) for row in rows]
     return b"".join([piece for row in rows for piece in _line(row, places)])
@@ -396,19 +408,23 @@ def iter_lines(
     WORKERS batches is built meanwhile by the database on other connections (it releases the GIL), so
     both cores of a small server work on the export. Chunks are yielded in order."""
     dialect = dialect_of(session)
-    columns = _columns(dialect)
+    page = _page(filters, _columns(dialect))
+    first, after = _batch_keys(filters, since, batch=batch, sqlite=dialect is SQLITE)
+    regions = _Regions()
     bind = session.get_bind()
     key: cursors.SyncKey | None = None
     pending: deque[Future[bytes]] = deque()
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="ndjson") as pool:
         try:
             while True:
-                stmt = _batch_keys(filters, since, key, batch=batch, sqlite=dialect is SQLITE)
-                keys = session.execute(stmt).all()
+                if key is None:
+                    keys = session.execute(first).all()
+                else:
+                    keys = session.execute(after, {"k_at": key.updated_at, "k_id": key.id}).all()
                 session.rollback()
                 if keys:
                     key = cursors.SyncKey(keys[-1][1], keys[-1][0])
-                    pending.append(pool.submit(_chunk, bind, _page([k[0] for k in keys], filters, columns)))
+                    pending.append(pool.submit(_chunk, bind, page, [k[0] for k in keys], regions))
                 done = len(keys) < batch
                 while pending and (done or len(pending) > WORKERS):
                     yield pending.popleft().result()

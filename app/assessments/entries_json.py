@@ -57,8 +57,11 @@ def money(value: Decimal | None) -> str:
 
 def time(value: datetime) -> str:
     """A UTC time as the export writes it (a JSON string)."""
-    utc = value.astimezone(UTC) if value.tzinfo is not None else value
-    return f'"{utc.replace(tzinfo=None).isoformat()}Z"'
+    if value.tzinfo is None:  # stored as UTC (app.db_types.UTCDateTime)
+        value = value.replace(tzinfo=UTC)
+    elif value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return f'"{value.isoformat()[:-6]}Z"'  # without "+00:00"
 
 
 def entry_object(
