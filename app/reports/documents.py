@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from app.assessments.review_service import PUBLICITY_STATES
 from app.dynamic.labels import STAR_CHANGE_EVENTS
 from app.rankings.exports import CHANGE_LABELS
 from app.reports import figures, service
-from app.reports.schemas import AnnualReport, ChangeLine, Notice
+from app.reports.schemas import AnnualReport, ChangeLine, Notice, RectLine
 
 CHANGE_KINDS = {"up": "升星", "down": "降星", "withdrawn": "摘星"}
 SPECIAL_KINDS = {"veto": "一票否决", "designation": "直接定级"}
 
 
-def by_place(lines: Iterable[ChangeLine]) -> list[tuple[str, list[ChangeLine]]]:
+L = TypeVar("L", ChangeLine, RectLine)
+
+
+def by_place(lines: Iterable[L]) -> list[tuple[str, list[L]]]:
     """Consecutive lines of one place together, in the order given (Jinja's groupby would sort)."""
-    out: list[tuple[str, list[ChangeLine]]] = []
+    out: list[tuple[str, list[L]]] = []
     for line in lines:
         if out and out[-1][0] == line.line.place:
             out[-1][1].append(line)

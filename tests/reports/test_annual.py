@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from decimal import Decimal
 
 from openpyxl import load_workbook
 from sqlalchemy import case, func, select
@@ -17,6 +18,9 @@ from app.labels import STARS
 from app.rankings import comparisons
 from app.rankings import service as rankings
 from app.regions.models import Region
+from app.reports import pdf
+from app.reports.schemas import AnnualReport
+from app.web.templating import fmt_score
 from tests.reports.conftest import Pdf, download_name, flat, pdf_fonts, pdf_pages, pdf_text
 
 COMPLETED = ("submitted", "reviewed", "publicized", "final")
@@ -193,22 +197,71 @@ def _lists_are_printed(pdf: Pdf) -> None:
 
 
 def test_long_tables_repeat_their_header(ty_pdf: Pdf) -> None:
-    """Every page a long table runs over starts with the table's header again (the pages between the
-    table's heading and the next section's)."""
-    pages = [flat(p) for p in pdf_text(ty_pdf.body, layout=True).split("\f")]
+    """A table that runs over pages (the five-star list, made long here) starts every page it runs over
+    with its header again (the pages between its heading and the next section's)."""
+    report = AnnualReport.model_validate(ty_pdf.report)
+    assert report.five_star
+    group = report.five_star[0]
+    long = group.model_copy(update={"rows": group.rows * max(1, 120 // len(group.rows))})
+    body = pdf.annual_pdf(report.model_copy(update={"five_star": [long]}))
+    pages = [flat(p) for p in pdf_text(body, layout=True).split("\f")]
 
     def first_page(marker: str) -> int:
         return next(i for i, p in enumerate(pages) if flat(marker) in p)
 
-    spanning = 0
-    for heading, following, header in (
-        ("四、拟命名五星级党支部名单", "五、星级变动情况", "所在地领域支部名称支部编码总分"),
-        ("九、需整顿提升的党支部", "十、失分较多的指标", "所在地支部名称星级（总分）列入原因"),
+    start, end = first_page("四、拟命名五星级党支部名单"), first_page("五、星级变动情况")
+    assert end - start > 1  # it runs over a page break
+    assert all("所在地领域支部名称支部编码总分" in pages[i] for i in range(start, end))
+
+
+def _body(pdf: Pdf) -> str:
+    """The flat text without the running title and page numbers (a paragraph may run over a page)."""
+    title = flat(pdf.report["title"])
+    return re.sub(r"第\d+页/共\d+页", "", pdf.text).replace(title, "")
+
+
+def _stars(v: int | None) -> str:
+    return "—" if v is None else STARS[v]
+
+
+def test_printed_lists_one_paragraph_per_branch(ty_pdf: Pdf) -> None:
+    """The printed report lists downgrades and withdrawals (with their causes) and the rectification list as
+    one paragraph per branch under a line per place with its count, in the report's order; every branch
+    of the star list is printed."""
+    _lists_are_printed(ty_pdf)
+    text, report = _body(ty_pdf), ty_pdf.report
+    down = [c for c in report["changes"] if c["kind"] != "up"]
+    rect = report["rectification"]
+    assert down and rect
+    for c in down:
+        line = c["line"]
+        prov = "，暂定" if line["stars_basis"] == "provisional" else ""
+        move = f"{_stars(line['prev_stars'])}→{_stars(line['stars'])}{prov}"
+        assert flat(f"{line['branch_name']}（{move}）：{'；'.join(c['causes'])}") in text, line["branch_name"]
+    for x in rect:
+        line = x["line"]
+        prov = "（暂定）" if line["stars_basis"] == "provisional" else ""
+        total = fmt_score(Decimal(line["total"])) if line["total"] is not None else "—"
+        assert (
+            flat(
+                f"{line['branch_name']}，{_stars(line['stars'])}{prov}，{total}分：{'；'.join(x['reasons'])}"
+            )
+            in text
+        )
+    # a line per place with its count, places in the report's order, after the list's heading
+    for heading, items in (
+        (f"降星（{sum(c['kind'] == 'down' for c in down)}个）", down),
+        ("九、需整顿提升", rect),
     ):
-        start, end = first_page(heading), first_page(following)
-        assert all(header in pages[i] for i in range(start, end)), heading
-        spanning += end - start > 1
-    assert spanning  # at least one of them runs over a page break
+        at = text.find(flat(heading))
+        assert at >= 0, heading
+        for i, x in enumerate(items):
+            place = x["line"]["place"]
+            if i and items[i - 1]["line"]["place"] == place:
+                continue
+            n = next((j for j, y in enumerate(items[i:]) if y["line"]["place"] != place), len(items) - i)
+            at = text.find(flat(f"{place}（{n}个）"), at)
+            assert at >= 0, (heading, place, n)
 
 
 def test_xlsx_sheets_match_the_report(login) -> None:  # type: ignore[no-untyped-def]
