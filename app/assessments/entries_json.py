@@ -12,7 +12,9 @@ falls back to that builder when a text is NULL, so both must give the same bytes
 * other strings as ``json_object`` quotes them (UTF-8 kept, control characters escaped).
 
 On PostgreSQL the builder's text differs only in insignificant whitespace and key order (jsonb); the
-JSON values are the same.
+JSON values are the same. Likewise on SQLite for an entry whose JSON another writer stored with raw
+UTF-8 (bench.generate writes it compact, unescaped): once its assessment is recomputed, the text has
+``\\uXXXX`` escapes where the builder would copy the characters — the same JSON value.
 """
 
 from __future__ import annotations
