@@ -202,11 +202,18 @@ def score_pool(
     codes: dict[int, str],
     *,
     rescore_all: bool = False,
+    ordered: bool = True,
 ) -> dict[int, Result]:
     """The quota inputs of a pool by assessment id: the stored totals and stars, re-scoring only the ties
-    whose order shows (see app.rankings.quota_inputs); every assessment re-scored when ``rescore_all``."""
+    whose order shows (see app.rankings.quota_inputs); every assessment re-scored when ``rescore_all``.
+    ``ordered=False``: no tie is re-scored (only rows without stored stars and weak-capped rows), for
+    counts that do not depend on the order inside a tie (see ``pressure``)."""
     if rescore_all:
         return rescore.results(session, pool, lambda _a: cs)
+    if not ordered:
+        stored = {a.id or 0: r for a in pool if (r := quota_inputs.stored_result(cs, a)) is not None}
+        exact = rescore.results(session, [a for a in pool if (a.id or 0) not in stored], lambda _a: cs)
+        return {**stored, **exact}
 
     def shown(results: dict[str, Result], decisions: dict[str, QuotaDecision]) -> set[str]:
         lines = _lines(cs, results, names, decisions) if cs.quotas else []
@@ -216,10 +223,20 @@ def score_pool(
 
 
 def pressure(
-    session: Session, *, scope: Scope, year: int, region: Region, rescore_all: bool = False
+    session: Session,
+    *,
+    scope: Scope,
+    year: int,
+    region: Region,
+    rescore_all: bool = False,
+    borderline: bool = True,
 ) -> QuotaPressure:
     """Quota pressure of every quota group that has assessments in the region (from the stored totals and
-    stars; ``rescore_all`` re-scores every assessment from its entries instead, for checking)."""
+    stars; ``rescore_all`` re-scores every assessment from its entries instead, for checking).
+
+    ``borderline=False`` (the annual report): the lines without the branches next to them. Each line's
+    counts (limit, current, over by) and a group's number of moves follow from the stars alone, not from
+    the order inside a tie, so no tie is re-scored (the ties a quota line cuts were most of the work)."""
     cache = rescore.SetCache(session)
     groups = _groups(session, scope=scope, year=year, region=region, cache=cache)
     prefixes = {prefix for _sid, prefix in groups}
@@ -252,10 +269,12 @@ def pressure(
         pool = _pool(session, year=year, set_id=set_id, prefix=prefix, scope=scope)
         codes = {a.id: a.code for a in pool}
         names = {a.code: a.name for a in pool}
-        by_id = score_pool(session, cs, pool, names, codes, rescore_all=rescore_all)
+        by_id = score_pool(session, cs, pool, names, codes, rescore_all=rescore_all, ordered=borderline)
         results = {a.code: by_id[a.id] for a in pool}
         decisions = apply_quotas(cs, [QuotaCandidate(code, res) for code, res in results.items()])
         lines = _lines(cs, results, names, decisions) if cs.quotas else []
+        if not borderline:
+            lines = [line.model_copy(update={"borderline": []}) for line in lines]
         out.append(
             QuotaGroup(
                 **head,

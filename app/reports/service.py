@@ -447,7 +447,8 @@ def _shown_by_group(
 
 
 def _quotas(session: Session, *, scope: Scope, region: Region, year: int) -> list[QuotaRow]:
-    data = quotas.pressure(session, scope=scope, year=year, region=region)
+    # the report prints each line's counts, not the branches next to it: no tie is re-scored
+    data = quotas.pressure(session, scope=scope, year=year, region=region, borderline=False)
     regions = rankings.regions_by_code(session, (g.scope_code for g in data.groups if g.scope_code))
     prefixes = {
         (g.criteria_set_id, g.scope_code): regions[g.scope_code].path
