@@ -47,7 +47,7 @@ LIVE = ("queued", "running", "done")
 INTERRUPTED = "服务重启，任务被中断，请重新生成"
 # Part of the job key: bump it when what a report contains changes, so files made before are not reused.
 # 2: the PDF carries the star list (名单) instead of the full ranking (which stays in the XLSX and page).
-# 3: the PDF prints downgrades and the rectification list as paragraphs by place instead of tables.
+# 3: the PDF prints downgrades, the rectification list and the lowest categories by township as paragraphs.
 EDITION = 3
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col
 from app.assessments.models import Assessment
 from app.auth.scope import Scope
 from app.db import get_read_engine
-from app.labels import STARS
+from app.labels import SECTORS, STARS
 from app.rankings import comparisons
 from app.rankings import service as rankings
 from app.regions.models import Region
@@ -262,6 +262,20 @@ def test_printed_lists_one_paragraph_per_branch(ty_pdf: Pdf) -> None:
             n = next((j for j, y in enumerate(items[i:]) if y["line"]["place"] != place), len(items) - i)
             at = text.find(flat(f"{place}（{n}个）"), at)
             assert at >= 0, (heading, place, n)
+
+
+def test_printed_losses_one_paragraph_per_township(ty_pdf: Pdf) -> None:
+    """Each sector's lowest-scoring categories by township: one paragraph per township in the PDF (the
+    page keeps the tables), in the report's order."""
+    text, report = _body(ty_pdf), ty_pdf.report
+    assert report["losses_by_child"]
+    for t in report["losses_by_child"]:
+        at = text.find(flat(f"{SECTORS[t['sector']]}领域：按乡镇（街道）"))
+        assert at >= 0, t["sector"]
+        for row in t["rows"]:
+            cells = "、".join(f"{c['category']}{c['share'] * 100:.1f}%" for c in row["lowest"]) or "—"
+            at = text.find(flat(f"{row['name']}（{row['assessments']}个支部）：{cells}"), at)
+            assert at >= 0, (t["sector"], row["name"])
 
 
 def test_xlsx_sheets_match_the_report(login) -> None:  # type: ignore[no-untyped-def]
