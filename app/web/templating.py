@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2_fragments.fastapi import Jinja2Blocks
+from markupsafe import Markup
 
 from app import labels
 from app.config import BASE_DIR
@@ -62,6 +63,21 @@ def stars_text(value: int | None) -> str:
     return labels.STARS.get(value, str(value))
 
 
+_NO_STARS = Markup('<span class="muted">—</span>')
+_STAR_BADGES = {
+    n: Markup('<span class="star-badge s{}">{}</span>').format(n, label) for n, label in labels.STARS.items()
+}
+
+
+def star_badge(value: int | None) -> Markup:
+    """A star level as its coloured badge (— when none). A filter, not a macro: a ranking page shows
+    four badges per row, and a macro call per badge was a third of the page's rendering time."""
+    if value is None:
+        return _NO_STARS
+    badge = _STAR_BADGES.get(value)
+    return badge if badge is not None else Markup('<span class="star-badge">{}</span>').format(value)
+
+
 env.globals.update(
     static_url=static_url,
     SECTORS=labels.SECTORS,
@@ -72,7 +88,7 @@ env.globals.update(
     CRITERIA_STATUSES=labels.CRITERIA_STATUSES,
     STARS=labels.STARS,
 )
-env.filters.update(dt=fmt_dt, date=fmt_date, score=fmt_score, stars=stars_text)
+env.filters.update(dt=fmt_dt, date=fmt_date, score=fmt_score, stars=stars_text, star_badge=star_badge)
 
 
 def base_context(request: Any) -> dict[str, Any]:
