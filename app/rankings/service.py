@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -29,7 +30,7 @@ from app.errors import NotFound, ValidationFailed
 from app.labels import SECTORS
 from app.rankings.schemas import Change, RankedRow, RankingPage, RegionRef
 from app.regions.models import Region
-from app.regions.paths import in_subtree
+from app.regions.paths import LIKE_ESCAPE, in_subtree, in_subtree_bound, like_escaped, subtree_params
 
 COMPLETED_STATUSES: tuple[str, ...] = ("submitted", "reviewed", "publicized", "final")
 RANKED_STATUSES = COMPLETED_STATUSES
@@ -111,9 +112,14 @@ def township_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
     wanted = sorted(set(codes))
     out: dict[str, str] = {}
     for start in range(0, len(wanted), 900):
-        stmt = select(R.code, R.name).where(R.code.in_(wanted[start : start + 900]), R.level == "township")
-        out.update((code, name) for code, name in session.connection().execute(stmt))
+        rows = session.connection().execute(_TOWNSHIPS, {"codes": wanted[start : start + 900]})
+        out.update((code, name) for code, name in rows)
     return out
+
+
+_TOWNSHIPS = select(R.code, R.name).where(
+    R.code.in_(bindparam("codes", expanding=True)), R.level == "township"
+)
 
 
 def township_of_path(path: str, regions: dict[str, Region]) -> Region | None:
@@ -208,7 +214,29 @@ class Cursor:
             raise ValidationFailed("分页游标无效", field_errors={"after": "分页游标无效"}) from None
 
 
-def _ranking_conditions(
+@dataclass(frozen=True)
+class _Shape:
+    """What the SQL of a ranking depends on apart from its values. Each shape's statements are built
+    once, with named parameters, and run with one parameter dict (`_Ranking.params`): building a
+    statement (expressions, then SQLAlchemy's cache key) cost more than running it on a county's page."""
+
+    large: bool  # read in total order, not through the region index (see LARGE_RANKING)
+    sector: bool
+    statuses: bool
+    branch: bool  # the scope is one branch
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    shape: _Shape
+    params: dict[str, Any]
+
+    @property
+    def conds(self) -> tuple[Any, ...]:
+        return _conds(self.shape)
+
+
+def _ranking(
     *,
     scope: Scope,
     year: int,
@@ -216,19 +244,42 @@ def _ranking_conditions(
     sector: str | None,
     statuses: Sequence[str] | None,
     large: bool = False,
-) -> list[Any]:
-    """The assessments that take part in a ranking (before search and star filters); `large`: read in
-    total order, not through the region index."""
-    region = region_conditions(scope, region_path, indexed=not large)
-    # `total + 0` (small rankings): SQLite must read a region's rows through the region index, not the
-    # whole year in total order because of this term.
-    known = col(A.total).is_not(None) if large else (col(A.total) + 0).is_not(None)
-    conds: list[Any] = [A.year == year, known, *region]
+) -> _Ranking:
+    """The assessments that take part in a ranking (before search and star filters), as a shape and its
+    values. `region_path` must lie in the scope (rank() checks it)."""
+    shape = _Shape(
+        large=large, sector=bool(sector), statuses=statuses is not None, branch=scope.branch_id is not None
+    )
+    params: dict[str, Any] = {"year": year, "prev_year": year - 1, **subtree_params("rp", region_path)}
     if sector:
-        conds.append(A.sector == sector)
+        params["sector"] = sector
     if statuses is not None:
-        conds.append(col(A.status).in_(list(statuses)))
-    return conds
+        params["statuses"] = list(statuses)
+    if scope.branch_id is not None:
+        params["branch"] = scope.branch_id
+    return _Ranking(shape, params)
+
+
+def _total(shape: _Shape) -> Any:
+    # A small ranking is read through its region's index; `total + 0` keeps SQLite from reading the whole
+    # year in total order instead because of a term on the total.
+    return col(A.total) if shape.large else col(A.total) + 0
+
+
+@lru_cache(maxsize=64)
+def _conds(shape: _Shape) -> tuple[Any, ...]:
+    conds: list[Any] = [
+        A.year == bindparam("year"),
+        _total(shape).is_not(None),
+        in_subtree_bound(col(A.region_path), "rp", indexed=not shape.large),
+    ]
+    if shape.branch:
+        conds.append(A.branch_id == bindparam("branch"))
+    if shape.sector:
+        conds.append(A.sector == bindparam("sector"))
+    if shape.statuses:
+        conds.append(col(A.status).in_(bindparam("statuses", expanding=True)))
+    return tuple(conds)
 
 
 def _order(sort: str, change: Any) -> list[Any]:
@@ -255,6 +306,18 @@ LARGE_RANKING = 20_000
 PICK_THEN_LOAD = 500
 
 
+@lru_cache(maxsize=8)
+def _tally_stmt(sector: bool, statuses: bool) -> Any:
+    stmt = select(func.coalesce(func.sum(T.n), 0)).where(
+        T.year == bindparam("year"), in_subtree_bound(col(T.prefix), "rp")
+    )
+    if sector:
+        stmt = stmt.where(T.sector == bindparam("sector"))
+    if statuses:
+        stmt = stmt.where(col(T.status).in_(bindparam("statuses", expanding=True)))
+    return stmt
+
+
 def ranked_count(
     session: Session,
     *,
@@ -271,18 +334,33 @@ def ranked_count(
         return None
     if not scope.contains_path(region_path):
         return 0
-    stmt = select(func.coalesce(func.sum(T.n), 0)).where(
-        T.year == year, in_subtree(col(T.prefix), region_path)
+    r = _ranking(scope=scope, year=year, region_path=region_path, sector=sector, statuses=statuses)
+    return _tally(session, r)
+
+
+def _tally(session: Session, r: _Ranking) -> int:
+    stmt = _tally_stmt(r.shape.sector, r.shape.statuses)
+    return int(session.connection().execute(stmt, r.params).scalar_one())
+
+
+@lru_cache(maxsize=64)
+def _standing_stmts(shape: _Shape) -> tuple[Any, Any, Any, Any]:
+    """(count, count and count above :top, count above :top, histogram of :bottom..:top) of a shape."""
+    conds, total = _conds(shape), _total(shape)
+    count = select(func.count()).select_from(A).where(*conds)
+    both = select(func.count(), func.count().filter(total > bindparam("top"))).select_from(A).where(*conds)
+    above = select(func.count()).select_from(A).where(*conds, total > bindparam("top"))
+    hist = (
+        select(col(A.total), func.count())
+        .where(*conds, total >= bindparam("bottom"), total <= bindparam("top"))
+        .group_by(col(A.total))
+        .order_by(col(A.total).desc())
     )
-    if sector:
-        stmt = stmt.where(T.sector == sector)
-    if statuses is not None:
-        stmt = stmt.where(col(T.status).in_(list(statuses)))
-    return int(session.connection().execute(stmt).scalar_one())
+    return count, both, above, hist
 
 
 def _standings(
-    session: Session, conds: list[Any], totals: set[Decimal], ranked: int | None, *, large: bool
+    session: Session, r: _Ranking, totals: set[Decimal], ranked: int | None
 ) -> tuple[dict[Decimal, _Standing], int]:
     """The rank and percentile of each of `totals` (a page's), and how many assessments are ranked.
 
@@ -291,31 +369,21 @@ def _standings(
     total are counted through the (year, total) index (none for the first page), n comes from the tally
     (`ranked`) or from the same scan, and a histogram of the totals within the page's range (about a page
     of rows) places each total inside it."""
+    count, both, above_stmt, hist = _standing_stmts(r.shape)
+    conn = session.connection()
     if not totals:
         if ranked is None:
-            ranked = int(
-                session.connection().execute(select(func.count()).select_from(A).where(*conds)).scalar_one()
-            )
+            ranked = int(conn.execute(count, r.params).scalar_one())
         return {}, ranked
     top, bottom = max(totals), min(totals)
-    # A small ranking is read through its region's index; `total + 0` keeps SQLite from reading the
-    # whole year in total order instead.
-    total = col(A.total) if large else col(A.total) + 0
+    params = {**r.params, "top": top, "bottom": bottom}
     if ranked is None:
-        both = select(func.count(), func.count().filter(total > top)).select_from(A).where(*conds)
-        counts = session.connection().execute(both).one()
+        counts = conn.execute(both, params).one()
         ranked, above = int(counts[0]), int(counts[1])
     else:
-        above_stmt = select(func.count()).select_from(A).where(*conds, total > top)
-        above = int(session.connection().execute(above_stmt).scalar_one())
-    hist: Any = (
-        select(col(A.total), func.count())
-        .where(*conds, total >= bottom, total <= top)
-        .group_by(col(A.total))
-        .order_by(col(A.total).desc())
-    )
+        above = int(conn.execute(above_stmt, params).scalar_one())
     out: dict[Decimal, _Standing] = {}
-    for total, n in session.connection().execute(hist):
+    for total, n in conn.execute(hist, params):
         at_or_above = above + int(n)
         out[Decimal(total)] = _Standing(
             rank=above + 1, pct=(ranked - at_or_above) / (ranked - 1) if ranked > 1 else 0.0
@@ -324,22 +392,96 @@ def _standings(
     return out, ranked
 
 
-def _standing(session: Session, conds: list[Any], total: Decimal) -> _Standing:
+@lru_cache(maxsize=64)
+def _one_standing_stmt(shape: _Shape) -> Any:
+    t: Any = bindparam("t")
+    counts = (func.count().filter(col(A.total) > t), func.count().filter(col(A.total) < t), func.count())
+    return select(*counts).where(*_conds(shape))
+
+
+def _standing(session: Session, r: _Ranking, total: Decimal) -> _Standing:
     """One total's standing by two counts: for a total written between the page and the aggregate
     (READ COMMITTED on PostgreSQL runs each statement on its own snapshot)."""
-    counts = (
-        session.connection()
-        .execute(
-            select(
-                func.count().filter(col(A.total) > total),
-                func.count().filter(col(A.total) < total),
-                func.count(),
-            ).where(*conds)
-        )
-        .one()
-    )
+    counts = session.connection().execute(_one_standing_stmt(r.shape), {**r.params, "t": total}).one()
     above, below, ranked = (int(v) for v in counts)
     return _Standing(rank=above + 1, pct=below / (ranked - 1) if ranked > 1 else 0.0)
+
+
+_COLUMNS: tuple[Any, ...] = (
+    col(A.id).label("assessment_id"),
+    B.code.label("branch_code"),
+    B.name.label("branch_name"),
+    col(A.sector).label("sector"),
+    col(A.region_path).label("region_path"),
+    R.name.label("region_name"),
+    col(A.status).label("status"),
+    col(A.total).label("total"),
+    col(A.band_stars).label("band_stars"),
+    col(A.stars).label("stars"),
+    col(A.final_stars).label("final_stars"),
+    col(A.vetoed).label("vetoed"),
+    col(A.designated).label("designated"),
+    SHOWN.label("stars_shown"),
+    BEFORE.label("prev_final_stars"),
+)
+_PREV_JOIN = and_(col(PREV.branch_id) == col(A.branch_id), col(PREV.year) == bindparam("prev_year"))
+
+
+@lru_cache(maxsize=256)
+def _filters(q: bool, stars: bool) -> tuple[Any, ...]:
+    out: list[Any] = []
+    if q:  # `:q` is '%' + the escaped search text + '%'
+        out.append(
+            or_(
+                B.name.like(bindparam("q"), escape=LIKE_ESCAPE),
+                B.code.like(bindparam("q"), escape=LIKE_ESCAPE),
+            )
+        )
+    if stars:
+        out.append(SHOWN == bindparam("stars"))  # noqa: SIM300 (SHOWN is an SQL expression)
+    return tuple(out)
+
+
+@lru_cache(maxsize=256)
+def _page_stmt(
+    shape: _Shape, sort: str, two_step: bool, q: bool, stars: bool, after: bool, offset: bool
+) -> Any:
+    """The page's rows (or, `two_step`, their ids) in `sort` order, :limit of them."""
+    stmt = select(col(A.id).label("assessment_id")) if two_step else select(*_COLUMNS)
+    stmt = stmt.join(B, B.id == A.branch_id)
+    if not two_step:
+        stmt = stmt.outerjoin(R, R.path == A.region_path)
+    if not two_step or sort == "change":
+        stmt = stmt.outerjoin(PREV, _PREV_JOIN)
+    stmt = stmt.where(*_conds(shape), *_filters(q, stars))
+    if after:
+        # The redundant `total <= t` lets the index range start at the cursor.
+        at: Any = bindparam("after_total")
+        stmt = stmt.where(col(A.total) <= at, or_(col(A.total) < at, B.code > bindparam("after_code")))
+    stmt = stmt.order_by(*_order(sort, SHOWN - BEFORE)).limit(bindparam("limit"))
+    if offset:
+        stmt = stmt.offset(bindparam("offset"))
+    return stmt
+
+
+# The columns of a picked page, by id.
+_LOAD = (
+    select(*_COLUMNS)
+    .join(B, B.id == A.branch_id)
+    .outerjoin(R, R.path == A.region_path)
+    .outerjoin(PREV, _PREV_JOIN)
+    .where(col(A.id).in_(bindparam("ids", expanding=True)))
+)
+
+
+@lru_cache(maxsize=256)
+def _matched_stmt(shape: _Shape, q: bool, stars: bool) -> Any:
+    return (
+        select(func.count())
+        .select_from(A)
+        .join(B, B.id == A.branch_id)
+        .where(*_conds(shape), *_filters(q, stars))
+    )
 
 
 def rank(
@@ -381,85 +523,46 @@ def rank(
     tally = ranked_count(
         session, scope=scope, year=year, region_path=region_path, sector=sector, statuses=statuses
     )
-    large = tally is not None and tally > LARGE_RANKING
-    conds = _ranking_conditions(
-        scope=scope, year=year, region_path=region_path, sector=sector, statuses=statuses, large=large
+    r = _ranking(
+        scope=scope,
+        year=year,
+        region_path=region_path,
+        sector=sector,
+        statuses=statuses,
+        large=tally is not None and tally > LARGE_RANKING,
     )
-    prev, shown, before = PREV, SHOWN, BEFORE
-    filters: list[Any] = []
+    q = q.strip() if q else None
+    params: dict[str, Any] = {**r.params, "limit": limit + 1}
     if q:
-        filters.append(
-            or_(B.name.contains(q.strip(), autoescape=True), B.code.contains(q.strip(), autoescape=True))
-        )
+        params["q"] = f"%{like_escaped(q)}%"
     if stars is not None:
-        filters.append(shown == stars)
-    prev_join = and_(col(prev.branch_id) == col(A.branch_id), col(prev.year) == year - 1)
-    columns: tuple[Any, ...] = (
-        col(A.id).label("assessment_id"),
-        B.code.label("branch_code"),
-        B.name.label("branch_name"),
-        col(A.sector).label("sector"),
-        col(A.region_path).label("region_path"),
-        R.name.label("region_name"),
-        col(A.status).label("status"),
-        col(A.total).label("total"),
-        col(A.band_stars).label("band_stars"),
-        col(A.stars).label("stars"),
-        col(A.final_stars).label("final_stars"),
-        col(A.vetoed).label("vetoed"),
-        col(A.designated).label("designated"),
-        shown.label("stars_shown"),
-        before.label("prev_final_stars"),
-    )
+        params["stars"] = stars
+    if after is not None:
+        params["after_total"], params["after_code"] = after.total, after.code
+    use_offset = after is None and offset > 0
+    if use_offset:
+        params["offset"] = offset
     # A page (up to PICK_THEN_LOAD rows) is picked by id first, joining only what the order and filters
     # need, then its columns are loaded for those ids: the region and previous-year joins run for the
     # page, not for every row of a county that the sort reads. Longer pages (exports) load in one go.
     two_step = limit <= PICK_THEN_LOAD
-    stmt = select(col(A.id).label("assessment_id")) if two_step else select(*columns)
-    stmt = stmt.join(B, B.id == A.branch_id)
-    if not two_step:
-        stmt = stmt.outerjoin(R, R.path == A.region_path)
-    if not two_step or sort == "change":
-        stmt = stmt.outerjoin(prev, prev_join)
-    stmt = stmt.where(*conds, *filters)
-    if after is not None:
-        # The redundant `total <= t` lets the index range start at the cursor.
-        stmt = stmt.where(
-            col(A.total) <= after.total,
-            or_(col(A.total) < after.total, B.code > after.code),
-        )
-    stmt = stmt.order_by(*_order(sort, shown - before)).limit(limit + 1)
-    if after is None and offset:
-        stmt = stmt.offset(offset)
+    stmt = _page_stmt(r.shape, sort, two_step, bool(q), stars is not None, after is not None, use_offset)
     # Core rows through the session's connection: no ORM loading machinery for a page of plain columns.
     conn = session.connection()
-    raw: list[Any] = list(conn.execute(stmt))
+    raw: list[Any] = list(conn.execute(stmt, params))
     more = len(raw) > limit
     raw = raw[:limit]
     if two_step and raw:
         ids = [x.assessment_id for x in raw]
-        load = (
-            select(*columns)
-            .join(B, B.id == A.branch_id)
-            .outerjoin(R, R.path == A.region_path)
-            .outerjoin(prev, prev_join)
-            .where(col(A.id).in_(ids))
-        )
-        by_id = {x.assessment_id: x for x in conn.execute(load)}
+        by_id = {x.assessment_id: x for x in conn.execute(_LOAD, {"ids": ids, "prev_year": year - 1})}
         raw = [by_id[i] for i in ids]
-    standings, ranked = _standings(session, conds, {Decimal(x.total) for x in raw}, tally, large=large)
-    if filters:
-        matched = int(
-            session.execute(
-                select(func.count()).select_from(A).join(B, B.id == A.branch_id).where(*conds, *filters)
-            ).scalar_one()
-        )
+    standings, ranked = _standings(session, r, {Decimal(x.total) for x in raw}, tally)
+    if q or stars is not None:
+        matched = int(conn.execute(_matched_stmt(r.shape, bool(q), stars is not None), params).scalar_one())
     else:
         matched = ranked
     towns = township_names(session, (c for row in raw for c in path_codes(row.region_path)))
-    rows = [
-        _row(x, standings.get(Decimal(x.total)) or _standing(session, conds, x.total), towns) for x in raw
-    ]
+    rows = [_row(x, standings.get(Decimal(x.total)) or _standing(session, r, x.total), towns) for x in raw]
     cursor = Cursor(rows[-1].total, rows[-1].branch_code) if more and rows and sort == "rank" else None
     return rows, matched, ranked, cursor
 
@@ -492,6 +595,17 @@ def _row(x: Any, standing: _Standing, towns: dict[str, str]) -> RankedRow:
     )
 
 
+@lru_cache(maxsize=8)
+def _all_count_stmt(shape: _Shape) -> Any:
+    """Every assessment of the ranking's year, region and sector, with a total or not."""
+    conds = [A.year == bindparam("year"), in_subtree_bound(col(A.region_path), "rp")]
+    if shape.branch:
+        conds.append(A.branch_id == bindparam("branch"))
+    if shape.sector:
+        conds.append(A.sector == bindparam("sector"))
+    return select(func.count()).select_from(A).where(*conds)
+
+
 def ranking_page(
     session: Session,
     *,
@@ -518,12 +632,8 @@ def ranking_page(
         offset=(page - 1) * per_page,
         limit=per_page,
     )
-    all_count = scoped(
-        select(func.count()).select_from(A).where(A.year == year), scope=scope, region_path=region.path
-    )
-    if sector:
-        all_count = all_count.where(A.sector == sector)
-    total_all = int(session.execute(all_count).scalar_one())
+    r = _ranking(scope=scope, year=year, region_path=region.path, sector=sector, statuses=None)
+    total_all = int(session.connection().execute(_all_count_stmt(r.shape), r.params).scalar_one())
     return RankingPage(
         year=year,
         region=region_ref(region),

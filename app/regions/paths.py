@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, literal, true
+from sqlalchemy import and_, bindparam, literal, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -43,10 +43,19 @@ class InSubtree(ColumnElement[bool]):
         ("as_like", InternalTraversal.dp_clauseelement),
     ]
 
-    def __init__(self, column: Any, prefix: str, *, indexed: bool = True) -> None:
+    def __init__(self, column: Any, prefix: str | None, *, indexed: bool = True, bound: str = "") -> None:
         # `path || ''` keeps SQLite from serving the range from an index on the path, when another index
         # serves the statement better (a whole province's ranking read in total order).
         key = column if indexed else column.concat("")
+        if bound:
+            # Named parameters (values from `subtree_params(bound, prefix)`): a statement built once and
+            # run many times with other prefixes.
+            lo: Any = bindparam(f"{bound}_lo")
+            hi: Any = bindparam(f"{bound}_hi")
+            self.as_range = and_(key >= lo, key < hi).self_group()
+            self.as_like = column.like(bindparam(f"{bound}_like"), escape=LIKE_ESCAPE)
+            return
+        assert prefix is not None
         self.as_range = and_(key >= literal(prefix), key < literal(subtree_end(prefix))).self_group()
         self.as_like = column.startswith(prefix, autoescape=True)
 
@@ -59,6 +68,32 @@ def _like(element: InSubtree, compiler: Any, **kw: Any) -> str:
 @compiles(InSubtree, "sqlite")
 def _range(element: InSubtree, compiler: Any, **kw: Any) -> str:
     return compiler.process(element.as_range, **kw)  # type: ignore[no-any-return]
+
+
+LIKE_ESCAPE = "/"
+
+
+def like_escaped(text: str) -> str:
+    """`text` with LIKE's wildcards (and the escape character) escaped by LIKE_ESCAPE."""
+    e = LIKE_ESCAPE
+    return text.replace(e, e + e).replace("%", e + "%").replace("_", e + "_")
+
+
+def in_subtree_bound(column: Any, name: str, *, indexed: bool = True) -> ColumnElement[bool]:
+    """``in_subtree`` with the prefix as named parameters, for statements built once: run them with
+    ``subtree_params(name, prefix)`` (a non-empty prefix)."""
+    return InSubtree(column, None, indexed=indexed, bound=name)
+
+
+def subtree_params(name: str, prefix: str) -> dict[str, str]:
+    """The parameter values of ``in_subtree_bound(…, name)`` for ``prefix`` ('' is every path)."""
+    if not prefix:
+        return {f"{name}_lo": "", f"{name}_hi": "\uffff", f"{name}_like": "%"}
+    return {
+        f"{name}_lo": prefix,
+        f"{name}_hi": subtree_end(prefix),
+        f"{name}_like": like_escaped(prefix) + "%",
+    }
 
 
 def in_subtree(column: Any, prefix: str, *, indexed: bool = True) -> ColumnElement[bool]:
