@@ -561,14 +561,23 @@ def rank(
         matched = int(conn.execute(_matched_stmt(r.shape, bool(q), stars is not None), params).scalar_one())
     else:
         matched = ranked
-    towns = township_names(session, (c for row in raw for c in path_codes(row.region_path)))
-    rows = [_row(x, standings.get(Decimal(x.total)) or _standing(session, r, x.total), towns) for x in raw]
+    # A page's rows share a few dozen paths: each path's township is found once.
+    codes = {x.region_path: path_codes(x.region_path) for x in raw}
+    names = township_names(session, (c for cs in codes.values() for c in cs))
+    towns = {p: next(((c, names[c]) for c in cs if c in names), _NO_TOWN) for p, cs in codes.items()}
+    rows = []
+    for x in raw:
+        total = Decimal(x.total)
+        standing = standings.get(total) or _standing(session, r, total)
+        rows.append(_row(x, total, standing, towns[x.region_path]))
     cursor = Cursor(rows[-1].total, rows[-1].branch_code) if more and rows and sort == "rank" else None
     return rows, matched, ranked, cursor
 
 
-def _row(x: Any, standing: _Standing, towns: dict[str, str]) -> RankedRow:
-    town = next((c for c in path_codes(x.region_path) if c in towns), None)
+_NO_TOWN: tuple[str | None, str | None] = (None, None)
+
+
+def _row(x: Any, total: Decimal, standing: _Standing, town: tuple[str | None, str | None]) -> RankedRow:
     # Trusted database values: constructed without re-validation (a page builds up to 100 of these).
     return RankedRow.model_construct(
         rank=standing.rank,
@@ -578,11 +587,11 @@ def _row(x: Any, standing: _Standing, towns: dict[str, str]) -> RankedRow:
         branch_name=x.branch_name,
         sector=x.sector,
         region_path=x.region_path,
-        township_code=town,
-        township_name=towns[town] if town else None,
+        township_code=town[0],
+        township_name=town[1],
         region_name=x.region_name,
         status=x.status,
-        total=Decimal(x.total),
+        total=total,
         band_stars=x.band_stars,
         stars=x.stars,
         final_stars=x.final_stars,
