@@ -108,8 +108,8 @@ def recompute(session: Session, assessment: Assessment, cs: CriteriaSet | None =
     assessment.items_total = len(result.items)
     assessment.items_scored = min(scored, len(result.items))
     assessment.explanation = explanation_json(result)
-    _weak_cap(session, assessment)
     store_entries_text(assessment, "inspector", rows)
+    _weak_cap(session, assessment)
     session.add(assessment)
     return result
 
@@ -142,7 +142,14 @@ def _weak_cap(session: Session, assessment: Assessment) -> None:
 
     if assessment.stars is None or assessment.stars <= WEAK_CAP_STARS:
         return  # the cap can only lower stars above it: no need to look for a listing
-    cap, why = weak_star_cap(session, branch_id=assessment.branch_id, year=assessment.year)
+    from app.dynamic.models import WeakListing
+
+    # The lookup reads only weak listings: flush those if any are pending, but not the assessment and its
+    # entries, which the caller's one flush writes (an autoflush here wrote the wide assessment row twice).
+    if any(isinstance(o, WeakListing) for o in (*session.new, *session.dirty)):
+        session.flush()
+    with session.no_autoflush:
+        cap, why = weak_star_cap(session, branch_id=assessment.branch_id, year=assessment.year)
     if cap is not None and assessment.stars is not None and assessment.stars > cap:
         assessment.stars = cap
         assessment.explanation = [
