@@ -22,7 +22,15 @@ class NoDatabase:
 
 
 def test_pinned_set_is_served_from_the_cache_by_hash(db: Session) -> None:
-    a = db.exec(select(Assessment)).first()
+    # An assessment pinned to a stored set (other tests may leave assessments pinned to made-up hashes,
+    # and without an ORDER BY PostgreSQL may return any of them first).
+    pinned = (
+        select(Assessment)
+        .join(CriteriaSetRecord, CriteriaSetRecord.id == Assessment.criteria_set_id)
+        .where(CriteriaSetRecord.content_hash == Assessment.criteria_hash)
+        .order_by(Assessment.id)
+    )
+    a = db.exec(pinned).first()
     assert a is not None
     criteria_service.PARSED.clear()
     first = scoring.criteria_of(db, a)
