@@ -36,7 +36,7 @@ class Assessment(SQLModel, table=True):
         Index(None, "year", "total", "region_path", "sector", "status"),
         Index(None, "year", "final_stars"),
         Index(None, "year", "status"),
-        Index(None, "updated_at", "id"),
+        Index(None, "updated_at", "id", "year", "region_path", "sector", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
