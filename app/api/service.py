@@ -6,6 +6,7 @@ so a row inserted or updated during paging moves to the end of the order instead
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_
@@ -228,6 +229,26 @@ def get_criteria_set(session: Session, *, scope: Scope, criteria_set_id: int) ->
 # ---- rankings ---------------------------------------------------------------------------------
 
 
+def _ranking_row(
+    x: Any, total: Decimal, standing: rankings_service.Standing, town: rankings_service.Town
+) -> RankingRow:
+    """The API's row, straight from the ranking page's values (which the database gave: constructed
+    without validating each of up to 1,000 rows again; tests/api check the JSON against the schema)."""
+    return RankingRow.model_construct(
+        rank=standing.rank,
+        assessment_id=x.assessment_id,
+        branch_code=x.branch_code,
+        branch_name=x.branch_name,
+        sector=x.sector,
+        township_code=town[0],
+        township_name=town[1],
+        status=x.status,
+        total=total,
+        stars=x.stars,
+        final_stars=x.final_stars,
+    )
+
+
 def list_rankings(session: Session, *, scope: Scope, query: RankingQuery) -> RankingPage:
     """One page of the ranking of a year within a region (and sector), ties sharing a rank."""
     path = region_filter_path(session, scope=scope, code=query.region)
@@ -237,7 +258,7 @@ def list_rankings(session: Session, *, scope: Scope, query: RankingQuery) -> Ran
         after = rankings_service.Cursor(key.total, key.branch_code)
     # The same ranking the county pages show (app.rankings), over every assessment with a total
     # (or one status): ties share a rank, ordered by total then branch code.
-    rows, total, _ranked, more = rankings_service.rank(
+    items, total, _ranked, more = rankings_service.rank(
         session,
         scope=scope,
         year=query.year,
@@ -246,24 +267,8 @@ def list_rankings(session: Session, *, scope: Scope, query: RankingQuery) -> Ran
         statuses=[query.status] if query.status else None,
         after=after,
         limit=query.limit,
+        build=_ranking_row,
+        light=True,
     )
-    # Values the ranking read from the database: constructed without validating each of up to 1,000 rows
-    # again (the schema's types are what rank() returns; tests/api/test_rankings.py checks the JSON).
-    items = [
-        RankingRow.model_construct(
-            rank=r.rank,
-            assessment_id=r.assessment_id,
-            branch_code=r.branch_code,
-            branch_name=r.branch_name,
-            sector=r.sector,
-            township_code=r.township_code,
-            township_name=r.township_name,
-            status=r.status,
-            total=r.total,
-            stars=r.stars,
-            final_stars=r.final_stars,
-        )
-        for r in rows
-    ]
     next_cursor = cursors.encode_rank(more.total, more.code) if more else None
     return RankingPage(items=items, next_cursor=next_cursor, total=total)

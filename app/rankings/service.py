@@ -13,7 +13,7 @@ provisional stars (``stars``) before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -293,8 +293,8 @@ def _order(sort: str, change: Any) -> list[Any]:
 
 
 @dataclass(frozen=True)
-class _Standing:
-    """Where a total stands in a ranking: its rank (ties share it) and PERCENT_RANK() ascending."""
+class Standing:
+    """Where a total stands in a ranking: its rank (ties share it) and PERCENT_RANK() ascending (0..1)."""
 
     rank: int
     pct: float
@@ -361,7 +361,7 @@ def _standing_stmts(shape: _Shape) -> tuple[Any, Any, Any, Any]:
 
 def _standings(
     session: Session, r: _Ranking, totals: set[Decimal], ranked: int | None
-) -> tuple[dict[Decimal, _Standing], int]:
+) -> tuple[dict[Decimal, Standing], int]:
     """The rank and percentile of each of `totals` (a page's), and how many assessments are ranked.
 
     rank(t) = 1 + #(total > t) and percent_rank(t) = #(total < t) / (n - 1), as RANK() / PERCENT_RANK()
@@ -382,10 +382,10 @@ def _standings(
         ranked, above = int(counts[0]), int(counts[1])
     else:
         above = int(conn.execute(above_stmt, params).scalar_one())
-    out: dict[Decimal, _Standing] = {}
+    out: dict[Decimal, Standing] = {}
     for total, n in conn.execute(hist, params):
         at_or_above = above + int(n)
-        out[Decimal(total)] = _Standing(
+        out[Decimal(total)] = Standing(
             rank=above + 1, pct=(ranked - at_or_above) / (ranked - 1) if ranked > 1 else 0.0
         )
         above = at_or_above
@@ -399,12 +399,12 @@ def _one_standing_stmt(shape: _Shape) -> Any:
     return select(*counts).where(*_conds(shape))
 
 
-def _standing(session: Session, r: _Ranking, total: Decimal) -> _Standing:
+def _standing(session: Session, r: _Ranking, total: Decimal) -> Standing:
     """One total's standing by two counts: for a total written between the page and the aggregate
     (READ COMMITTED on PostgreSQL runs each statement on its own snapshot)."""
     counts = session.connection().execute(_one_standing_stmt(r.shape), {**r.params, "t": total}).one()
     above, below, ranked = (int(v) for v in counts)
-    return _Standing(rank=above + 1, pct=below / (ranked - 1) if ranked > 1 else 0.0)
+    return Standing(rank=above + 1, pct=below / (ranked - 1) if ranked > 1 else 0.0)
 
 
 _COLUMNS: tuple[Any, ...] = (
@@ -464,6 +464,24 @@ def _page_stmt(
     return stmt
 
 
+# What a light page (`light=True`: the API's) reads: no region name, no previous year, no flags.
+_LIGHT_COLUMNS: tuple[Any, ...] = (
+    col(A.id).label("assessment_id"),
+    B.code.label("branch_code"),
+    B.name.label("branch_name"),
+    col(A.sector).label("sector"),
+    col(A.region_path).label("region_path"),
+    col(A.status).label("status"),
+    col(A.total).label("total"),
+    col(A.stars).label("stars"),
+    col(A.final_stars).label("final_stars"),
+)
+_LOAD_LIGHT = (
+    select(*_LIGHT_COLUMNS)
+    .join(B, B.id == A.branch_id)
+    .where(col(A.id).in_(bindparam("ids", expanding=True)))
+)
+
 # The columns of a picked page, by id.
 _LOAD = (
     select(*_COLUMNS)
@@ -484,6 +502,12 @@ def _matched_stmt(shape: _Shape, q: bool, stars: bool) -> Any:
     )
 
 
+Town = tuple[str | None, str | None]  # (township code, township name) of a row's region path
+_NO_TOWN: Town = (None, None)
+# (a page row's values, its total as Decimal, its standing, its town) → the row rank() returns.
+RowBuilder = Callable[[Any, Decimal, Standing, Town], Any]
+
+
 def rank(
     session: Session,
     *,
@@ -498,7 +522,9 @@ def rank(
     after: Cursor | None = None,
     offset: int = 0,
     limit: int = 50,
-) -> tuple[list[RankedRow], int, int, Cursor | None]:
+    build: RowBuilder | None = None,
+    light: bool = False,
+) -> tuple[list[Any], int, int, Cursor | None]:
     """One page of a year's ranking and (rows, rows matching the filters, branches ranked, next cursor).
 
     * ``region_path``: a subtree inside ``scope`` (default: the scope's region); outside → NotFound.
@@ -507,6 +533,8 @@ def rank(
     * ``q`` (branch name or code contains), ``stars`` (shown stars) filter the ranked rows; ranks and
       percentiles are those of the whole ranking.
     * ``sort``: one of ``SORTS``; ``after`` (keyset, sort="rank" only) or ``offset`` paginate.
+    * rows are ``RankedRow``; ``build`` makes another row from the page's values instead (the API makes
+      its own schema's rows directly), and ``light`` loads only ``_LIGHT_COLUMNS`` for it.
 
     The page is read in index order (year, total) and stops after ``limit`` rows; ranks and percentiles
     come from an aggregate of the ranked totals (``_standings``). Ranking 100,000 assessments with window
@@ -554,7 +582,8 @@ def rank(
     raw = raw[:limit]
     if two_step and raw:
         ids = [x.assessment_id for x in raw]
-        by_id = {x.assessment_id: x for x in conn.execute(_LOAD, {"ids": ids, "prev_year": year - 1})}
+        load = _LOAD_LIGHT if light else _LOAD
+        by_id = {x.assessment_id: x for x in conn.execute(load, {"ids": ids, "prev_year": year - 1})}
         raw = [by_id[i] for i in ids]
     standings, ranked = _standings(session, r, {Decimal(x.total) for x in raw}, tally)
     if q or stars is not None:
@@ -565,19 +594,18 @@ def rank(
     codes = {x.region_path: path_codes(x.region_path) for x in raw}
     names = township_names(session, (c for cs in codes.values() for c in cs))
     towns = {p: next(((c, names[c]) for c in cs if c in names), _NO_TOWN) for p, cs in codes.items()}
+    make = build or _row
     rows = []
     for x in raw:
         total = Decimal(x.total)
         standing = standings.get(total) or _standing(session, r, total)
-        rows.append(_row(x, total, standing, towns[x.region_path]))
-    cursor = Cursor(rows[-1].total, rows[-1].branch_code) if more and rows and sort == "rank" else None
+        rows.append(make(x, total, standing, towns[x.region_path]))
+    last = raw[-1] if raw else None
+    cursor = Cursor(Decimal(last.total), last.branch_code) if more and last and sort == "rank" else None
     return rows, matched, ranked, cursor
 
 
-_NO_TOWN: tuple[str | None, str | None] = (None, None)
-
-
-def _row(x: Any, total: Decimal, standing: _Standing, town: tuple[str | None, str | None]) -> RankedRow:
+def _row(x: Any, total: Decimal, standing: Standing, town: Town) -> RankedRow:
     # Trusted database values: constructed without re-validation (a page builds up to 100 of these).
     return RankedRow.model_construct(
         rank=standing.rank,
