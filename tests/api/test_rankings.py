@@ -113,3 +113,30 @@ def test_service_is_plain_sql(ranked) -> None:  # type: ignore[no-untyped-def]
             s, scope=scope, year=YEAR, sector="rural", statuses=None, after=cursor
         )
         assert [r.rank for r in rest] == [4, 4, 4, 7]
+
+
+def test_api_rows_are_the_ranking_service_rows(api, ranked) -> None:  # type: ignore[no-untyped-def]
+    # The API builds its rows from a lighter page load (no region or previous-year joins): every field it
+    # shows equals the full RankedRow of the same ranking, on every page size (one-step loads above 500).
+    scope = Scope(region_id=0, region_path="/99/9901/990105/", region_name="石桥县")
+    with session_scope() as s:
+        full, *_ = rankings_service.rank(s, scope=scope, year=YEAR, sector=None, statuses=None, limit=1000)
+    expected = [
+        {
+            "rank": r.rank,
+            "assessment_id": r.assessment_id,
+            "branch_code": r.branch_code,
+            "branch_name": r.branch_name,
+            "sector": r.sector,
+            "township_code": r.township_code,
+            "township_name": r.township_name,
+            "status": r.status,
+            "total": f"{r.total:.2f}",
+            "stars": r.stars,
+            "final_stars": r.final_stars,
+        }
+        for r in full
+    ]
+    assert len(expected) == 9
+    for limit in (2, 1000):
+        assert rows(api, region="990105", limit=limit) == expected
