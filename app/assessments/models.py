@@ -37,6 +37,7 @@ class Assessment(SQLModel, table=True):
         Index(None, "year", "final_stars"),
         Index(None, "year", "status"),
         Index(None, "updated_at", "id", "year", "region_path", "sector", "status"),
+        Index(None, "publicity_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

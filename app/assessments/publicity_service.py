@@ -50,6 +50,8 @@ def publicity_list(session: Session, *, scope: Scope, year: int) -> list[Publici
         ).all()
     )
     ids = [p.id for p, _ in pubs]
+    if not ids:
+        return []
     covered = dict(
         session.exec(
             select(Assessment.publicity_id, func.count())
