@@ -407,7 +407,7 @@ def _standing(session: Session, r: _Ranking, total: Decimal) -> Standing:
     return Standing(rank=above + 1, pct=below / (ranked - 1) if ranked > 1 else 0.0)
 
 
-_COLUMNS: tuple[Any, ...] = (
+PAGE_COLUMNS: tuple[Any, ...] = (
     col(A.id).label("assessment_id"),
     B.code.label("branch_code"),
     B.name.label("branch_name"),
@@ -424,7 +424,8 @@ _COLUMNS: tuple[Any, ...] = (
     SHOWN.label("stars_shown"),
     BEFORE.label("prev_final_stars"),
 )
-_PREV_JOIN = and_(col(PREV.branch_id) == col(A.branch_id), col(PREV.year) == bindparam("prev_year"))
+# The previous year's assessment of a page row's branch (`:prev_year`).
+PREV_JOIN = and_(col(PREV.branch_id) == col(A.branch_id), col(PREV.year) == bindparam("prev_year"))
 
 
 @lru_cache(maxsize=256)
@@ -447,12 +448,12 @@ def _page_stmt(
     shape: _Shape, sort: str, two_step: bool, q: bool, stars: bool, after: bool, offset: bool
 ) -> Any:
     """The page's rows (or, `two_step`, their ids) in `sort` order, :limit of them."""
-    stmt = select(col(A.id).label("assessment_id")) if two_step else select(*_COLUMNS)
+    stmt = select(col(A.id).label("assessment_id")) if two_step else select(*PAGE_COLUMNS)
     stmt = stmt.join(B, B.id == A.branch_id)
     if not two_step:
         stmt = stmt.outerjoin(R, R.path == A.region_path)
     if not two_step or sort == "change":
-        stmt = stmt.outerjoin(PREV, _PREV_JOIN)
+        stmt = stmt.outerjoin(PREV, PREV_JOIN)
     stmt = stmt.where(*_conds(shape), *_filters(q, stars))
     if after:
         # The redundant `total <= t` lets the index range start at the cursor.
@@ -484,10 +485,10 @@ _LOAD_LIGHT = (
 
 # The columns of a picked page, by id.
 _LOAD = (
-    select(*_COLUMNS)
+    select(*PAGE_COLUMNS)
     .join(B, B.id == A.branch_id)
     .outerjoin(R, R.path == A.region_path)
-    .outerjoin(PREV, _PREV_JOIN)
+    .outerjoin(PREV, PREV_JOIN)
     .where(col(A.id).in_(bindparam("ids", expanding=True)))
 )
 
@@ -590,11 +591,8 @@ def rank(
         matched = int(conn.execute(_matched_stmt(r.shape, bool(q), stars is not None), params).scalar_one())
     else:
         matched = ranked
-    # A page's rows share a few dozen paths: each path's township is found once.
-    codes = {x.region_path: path_codes(x.region_path) for x in raw}
-    names = township_names(session, (c for cs in codes.values() for c in cs))
-    towns = {p: next(((c, names[c]) for c in cs if c in names), _NO_TOWN) for p, cs in codes.items()}
-    make = build or _row
+    towns = towns_of(session, {x.region_path for x in raw})
+    make = build or ranked_row
     rows = []
     for x in raw:
         total = Decimal(x.total)
@@ -605,7 +603,15 @@ def rank(
     return rows, matched, ranked, cursor
 
 
-def _row(x: Any, total: Decimal, standing: Standing, town: Town) -> RankedRow:
+def towns_of(session: Session, paths: Iterable[str]) -> dict[str, Town]:
+    """path → its township (code, name); a page's rows share a few dozen paths, each looked up once."""
+    codes = {p: path_codes(p) for p in paths}
+    names = township_names(session, (c for cs in codes.values() for c in cs))
+    return {p: next(((c, names[c]) for c in cs if c in names), _NO_TOWN) for p, cs in codes.items()}
+
+
+def ranked_row(x: Any, total: Decimal, standing: Standing, town: Town) -> RankedRow:
+    """A ranking row from a row of PAGE_COLUMNS, its total, standing and township."""
     # Trusted database values: constructed without re-validation (a page builds up to 100 of these).
     return RankedRow.model_construct(
         rank=standing.rank,
