@@ -35,9 +35,12 @@ log = logging.getLogger("app.db")
 BUSY_TIMEOUT_S = 10
 # Each pooled connection's page cache (SQLite's default is 2 MB). A province ranking reads a few MB of
 # index pages on every request; with 2 MB they were read again from the OS on each one (measured on
-# 100,000 branches: 13.9 -> 11.6 ms CPU per /api/v1/rankings page; 16 and 32 MB gave no more). Bounded:
-# the NDJSON export's connections fill theirs, and the server's memory target is 200 MB.
+# 100,000 branches: 13.9 -> 11.6 ms CPU per /api/v1/rankings page; 16 and 32 MB gave no more).
 PAGE_CACHE_KIB = 8192
+# ... but idle pooled connections keep their caches (two engines, up to 40 connections each): SQLite's
+# memory in the whole process is held near this limit (soft: pages are recycled, nothing fails). Without
+# it, a server that had served rankings, saves and an export held 200 MB before the next export began.
+HEAP_LIMIT_MIB = 48
 SYNCHRONOUS = {"FULL": "FULL", "NORMAL": "NORMAL"}  # the only values accepted (it goes into a PRAGMA)
 
 NAMING_CONVENTION = {
@@ -58,6 +61,7 @@ def _sqlite_pragmas(dbapi_connection: Any, synchronous: str) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cursor.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+    cursor.execute(f"PRAGMA soft_heap_limit={HEAP_LIMIT_MIB * 1024 * 1024}")
     cursor.close()
 
 

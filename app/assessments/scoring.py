@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam
@@ -126,11 +126,24 @@ def _plain_value(value: Any) -> Any:
     return dec_str(value) if isinstance(value, Decimal) else value
 
 
+_CENT = Decimal("0.01")
+
+
+def _stored_score(value: Decimal | None) -> Decimal | None:
+    """An item score as its column holds it: two decimals, half up. PostgreSQL's numeric(7, 2) rounded
+    4.125 itself; SQLite kept the REAL 4.125, which the API showed as 4.12 and the export as 4.13, and
+    -0.004 as "-0.00". Rounded here, every engine and every rendering agree."""
+    if value is None:
+        return None
+    rounded = value.quantize(_CENT, rounding=ROUND_HALF_UP)
+    return rounded.copy_abs() if rounded.is_zero() else rounded
+
+
 def _store_scores(rows: list[ScoreEntry], result: Result) -> None:
     """Each entry row's item score (rows are loaded in the session: only changed ones become UPDATEs)."""
     for row in rows:
         item = result.items.get(row.item_code)
-        new = item.score if item else None
+        new = _stored_score(item.score if item else None)
         if new != row.score:
             row.score = new
 
@@ -146,7 +159,7 @@ def _weak_cap(session: Session, assessment: Assessment) -> None:
 
     # The lookup reads only weak listings: flush those if any are pending, but not the assessment and its
     # entries, which the caller's one flush writes (an autoflush here wrote the wide assessment row twice).
-    if any(isinstance(o, WeakListing) for o in (*session.new, *session.dirty)):
+    if any(isinstance(o, WeakListing) for o in (*session.new, *session.dirty, *session.deleted)):
         session.flush()
     with session.no_autoflush:
         cap, why = weak_star_cap(session, branch_id=assessment.branch_id, year=assessment.year)

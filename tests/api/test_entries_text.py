@@ -90,16 +90,25 @@ def test_every_kind_of_entry_write_stores_the_built_text(db: Session) -> None:
         _save(db, inspector, a, "B1", entry)
         _save(db, inspector, a, "B2", {"deductions": [{"code": "B2a", "count": "1.5"}]})  # 4.25
         _save(db, inspector, a, "K1", {})  # a penalty item with nothing: score -0 → "0.00"
+        # A fraction of a cent: stored as its column holds it (two decimals, half up), so the stored text,
+        # the database builder and the API agree (-0.004 was "0.00" in one and "-0.00" in the others).
+        _save(db, inspector, a, "K2", {"discretionary": [{"points": "0.004", "reason": "小数"}]})
         _save(db, inspector, a, "J1", {"deductions": [{"code": "J1b", "count": "2"}]})  # bonus
         db.flush()
         assert _assert_same(db, _stored_and_built(db, col(Assessment.id) == a.id)) == 2
         inspector_entries = json.loads(a.inspector_entries_json or "")
         self_entries = json.loads(a.self_entries_json or "")
         codes = [e["item_code"] for e in inspector_entries]
-        assert codes == sorted(codes) and {"A4", "B1", "B2", "K1", "J1"} <= set(codes)
+        assert codes == sorted(codes) and {"A4", "B1", "B2", "K1", "K2", "J1"} <= set(codes)
         by_code = {e["item_code"]: e for e in inspector_entries}
         assert (by_code["A4"]["version"], by_code["A4"]["note"], by_code["A4"]["score"]) == (2, ODD, "1.00")
-        assert (by_code["B2"]["score"], by_code["K1"]["score"]) == ("4.25", "0.00")
+        assert (by_code["B2"]["score"], by_code["K1"]["score"], by_code["K2"]["score"]) == (
+            "4.25",
+            "0.00",
+            "0.00",
+        )
+        k2 = scoring.entry_row(db, a.id or 0, "inspector", "K2")
+        assert k2 is not None and k2.score == 0 and str(k2.score) in ("0", "0.00")
         assert [(e["item_code"], e["version"], e["note"]) for e in self_entries] == [
             ("A4", 2, None),
             ("B1", 1, None),
