@@ -63,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     db = sub.add_parser("db", help="数据库").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="执行迁移到最新版本")
+    db.add_parser("refresh-entries", help="按评分录入重建每份评定存储的录入 JSON 文本（直接改库修数后执行）")
 
     demo = sub.add_parser("demo", help="演示数据").add_subparsers(dest="action", required=True)
     seed_p = demo.add_parser("seed", help="写入演示数据")
@@ -122,7 +123,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.cmd == "db":
+    if args.cmd == "db" and args.action == "refresh-entries":
+        from app.api.ndjson import store_built_entries
+        from app.db import session_scope
+
+        db_upgrade()
+        with session_scope() as session:
+            store_built_entries(session)
+        print("已按评分录入重建所有评定的录入文本。")
+    elif args.cmd == "db":
         db_upgrade()
         print("数据库已迁移到最新版本。")
     elif args.cmd == "demo" and args.action == "seed":

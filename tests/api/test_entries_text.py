@@ -225,3 +225,23 @@ def test_the_builder_fills_only_what_it_is_asked_to(db: Session) -> None:
         assert after == before
     finally:
         db.rollback()
+
+
+def test_refresh_command_rebuilds_texts_after_a_hand_fix(capsys) -> None:  # type: ignore[no-untyped-def]
+    """A data fix written straight into the database leaves a stored text stale; `db refresh-entries`
+    rebuilds every text from score_entry."""
+    from app.cli import main
+    from app.db import session_scope
+
+    with session_scope() as s:
+        aid = s.execute(
+            select(col(ScoreEntry.assessment_id)).where(ScoreEntry.source == "inspector").limit(1)
+        ).scalar_one()
+        s.execute(text("UPDATE assessment SET inspector_entries_json = '[]' WHERE id = :a"), {"a": aid})
+    with session_scope() as s:
+        assert _stored_and_built(s, col(Assessment.id) == aid)[0][1] == "[]"
+    assert main(["db", "refresh-entries"]) == 0
+    assert "重建" in capsys.readouterr().out
+    with session_scope() as s:
+        rows = _stored_and_built(s, col(Assessment.id) == aid)
+        assert rows[0][1] != "[]" and _assert_same(s, rows) >= 1
