@@ -466,16 +466,21 @@ def _page_stmt(
 
 
 # What a light page (`light=True`: the API's) reads: no region name, no previous year, no flags.
-_LIGHT_COLUMNS: tuple[Any, ...] = (
-    col(A.id).label("assessment_id"),
-    B.code.label("branch_code"),
-    B.name.label("branch_name"),
-    col(A.sector).label("sector"),
-    col(A.region_path).label("region_path"),
-    col(A.status).label("status"),
-    col(A.total).label("total"),
-    col(A.stars).label("stars"),
-    col(A.final_stars).label("final_stars"),
+_LIGHT_COLUMNS: tuple[Any, ...] = tuple(
+    c
+    for c in PAGE_COLUMNS
+    if c.name
+    in {
+        "assessment_id",
+        "branch_code",
+        "branch_name",
+        "sector",
+        "region_path",
+        "status",
+        "total",
+        "stars",
+        "final_stars",
+    }
 )
 _LOAD_LIGHT = (
     select(*_LIGHT_COLUMNS)

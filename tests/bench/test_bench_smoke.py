@@ -1,6 +1,8 @@
 """CI smoke test of the benchmark harness: a tiny generated province in its own temp SQLite file, then
 `bench.run --quick` against the real server. Asserts the table is printed and no request failed; timings
-are not asserted (see BENCHMARKS.md for the figures)."""
+are not asserted (see BENCHMARKS.md for the figures). On the same province: bench.generate writes the
+NDJSON export's stored entry texts itself (in its workers, not by the database), and they equal, byte for
+byte, what the export's builder makes of score_entry (a wrong text would change the measured lines)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, select
+from sqlmodel import col
+
+from app.api import ndjson
+from app.assessments.models import Assessment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,6 +37,7 @@ def test_generate_and_quick_run(tmp_path: Path) -> None:
     )
     assert gen.returncode == 0, gen.stderr[-2000:]
     assert "branches=200" in gen.stdout
+    _assert_stored_texts_equal_the_builder(db)
     out = tmp_path / "results.json"
     # Eight clients save at once: this also guards the fix of the event-loop stall (SQLite's write lock
     # waited for on the loop froze every request; see BENCHMARKS.md).
@@ -62,3 +70,19 @@ def test_generate_and_quick_run(tmp_path: Path) -> None:
     assert stats["import"]["extra"]["rows"] == 500
     assert any(k.startswith("report_") for k in stats)
     assert res["ratios"]["product/raw"] is not None
+
+
+def _assert_stored_texts_equal_the_builder(db: str) -> None:
+    engine = create_engine(db)
+    try:
+        with engine.connect() as conn:
+            built = ndjson.built_entries(ndjson.SQLITE)
+            rows = conn.execute(select(col(Assessment.id), *ndjson.STORED, *built)).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == 600
+    with_entries = 0
+    for aid, inspector, self_, built_inspector, built_self in rows:
+        assert (inspector, self_) == (built_inspector, built_self), f"assessment {aid}"
+        with_entries += inspector != "[]"
+    assert with_entries > 400
