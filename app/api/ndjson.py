@@ -61,7 +61,7 @@ from app.api import cursor as cursors
 from app.api.queries import path_codes
 from app.assessments.models import Assessment, ScoreEntry
 from app.branches.models import Branch
-from app.regions.models import Region
+from app.rankings import service as rankings_service
 
 # Batches whose JSON the database builds at the same time (each on its own connection).
 WORKERS = 2
@@ -287,25 +287,13 @@ class _Regions:
     def of(self, session: Session, paths: Iterable[str]) -> dict[str, bytes]:
         new = {p for p in paths if p not in self.fields}
         if new:
-            codes = {c for p in new for c in path_codes(p)}
-            rows = session.execute(
-                select(col(Region.code), col(Region.name), col(Region.level)).where(
-                    col(Region.code).in_(codes)
-                )
-            )
-            townships = {code: name for code, name, level in rows if level == "township"}
-            self.fields.update({p: _region_fields(p, townships) for p in new})
+            towns = rankings_service.towns_of(session, new)
+            self.fields.update({p: _region_fields(p, towns[p]) for p in new})
         return self.fields
 
 
-def _region_fields(path: str, townships: dict[str, str]) -> bytes:
-    codes = path_codes(path)
-    township = next((c for c in codes if c in townships), None)
-    values = {
-        "region_code": codes[-1],
-        "township_code": township,
-        "township_name": townships[township] if township else None,
-    }
+def _region_fields(path: str, town: rankings_service.Town) -> bytes:
+    values = {"region_code": path_codes(path)[-1], "township_code": town[0], "township_name": town[1]}
     return json.dumps(values, ensure_ascii=False, separators=(",", ":"))[1:-1].encode()
 
 

@@ -22,10 +22,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Protocol
 
-_CENT = Decimal("0.01")
+from app.scoring.explain import cents
+
 _quote = json.JSONEncoder(ensure_ascii=False).encode  # a str → its JSON string literal (as json_object)
 _compact = json.JSONEncoder(separators=(",", ":")).encode  # a stored JSON value, as SQLite's json() of it
 
@@ -51,10 +52,7 @@ class EntryRow(Protocol):
 
 def money(value: Decimal | None) -> str:
     """A score as the export writes it: a JSON string with two decimals, or null."""
-    if value is None:
-        return "null"
-    q = value.quantize(_CENT, rounding=ROUND_HALF_UP)
-    return f'"{q.copy_abs() if q.is_zero() else q}"'
+    return "null" if value is None else f'"{cents(value)}"'
 
 
 def time(value: datetime) -> str:

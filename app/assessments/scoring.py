@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam
@@ -28,6 +28,7 @@ from app.scoring import (
 )
 from app.scoring.document import dec_str
 from app.scoring.engine import score_item
+from app.scoring.explain import cents
 
 EXTRA_KEYS = ("vetoes", "prerequisites", "appraisal", "designation")
 
@@ -126,24 +127,13 @@ def _plain_value(value: Any) -> Any:
     return dec_str(value) if isinstance(value, Decimal) else value
 
 
-_CENT = Decimal("0.01")
-
-
-def _stored_score(value: Decimal | None) -> Decimal | None:
-    """An item score as its column holds it: two decimals, half up. PostgreSQL's numeric(7, 2) rounded
-    4.125 itself; SQLite kept the REAL 4.125, which the API showed as 4.12 and the export as 4.13, and
-    -0.004 as "-0.00". Rounded here, every engine and every rendering agree."""
-    if value is None:
-        return None
-    rounded = value.quantize(_CENT, rounding=ROUND_HALF_UP)
-    return rounded.copy_abs() if rounded.is_zero() else rounded
-
-
 def _store_scores(rows: list[ScoreEntry], result: Result) -> None:
     """Each entry row's item score (rows are loaded in the session: only changed ones become UPDATEs)."""
     for row in rows:
         item = result.items.get(row.item_code)
-        new = _stored_score(item.score if item else None)
+        # Stored as its column holds it: two decimals, half up. PostgreSQL's numeric(7, 2) rounded 4.125
+        # itself; SQLite kept the REAL, which the API, the export and the stored text rendered differently.
+        new = cents(item.score) if item and item.score is not None else None
         if new != row.score:
             row.score = new
 

@@ -231,10 +231,6 @@ class _Ranking:
     shape: _Shape
     params: dict[str, Any]
 
-    @property
-    def conds(self) -> tuple[Any, ...]:
-        return _conds(self.shape)
-
 
 def _ranking(
     *,

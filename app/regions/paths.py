@@ -43,21 +43,13 @@ class InSubtree(ColumnElement[bool]):
         ("as_like", InternalTraversal.dp_clauseelement),
     ]
 
-    def __init__(self, column: Any, prefix: str | None, *, indexed: bool = True, bound: str = "") -> None:
+    def __init__(self, column: Any, lo: Any, hi: Any, like: Any, *, indexed: bool = True) -> None:
+        # lo, hi, like: the prefix's values (`subtree_params`) as literals or as named parameters.
         # `path || ''` keeps SQLite from serving the range from an index on the path, when another index
         # serves the statement better (a whole province's ranking read in total order).
         key = column if indexed else column.concat("")
-        if bound:
-            # Named parameters (values from `subtree_params(bound, prefix)`): a statement built once and
-            # run many times with other prefixes.
-            lo: Any = bindparam(f"{bound}_lo")
-            hi: Any = bindparam(f"{bound}_hi")
-            self.as_range = and_(key >= lo, key < hi).self_group()
-            self.as_like = column.like(bindparam(f"{bound}_like"), escape=LIKE_ESCAPE)
-            return
-        assert prefix is not None
-        self.as_range = and_(key >= literal(prefix), key < literal(subtree_end(prefix))).self_group()
-        self.as_like = column.startswith(prefix, autoescape=True)
+        self.as_range = and_(key >= lo, key < hi).self_group()
+        self.as_like = column.like(like, escape=LIKE_ESCAPE)
 
 
 @compiles(InSubtree)
@@ -79,14 +71,9 @@ def like_escaped(text: str) -> str:
     return text.replace(e, e + e).replace("%", e + "%").replace("_", e + "_")
 
 
-def in_subtree_bound(column: Any, name: str, *, indexed: bool = True) -> ColumnElement[bool]:
-    """``in_subtree`` with the prefix as named parameters, for statements built once: run them with
-    ``subtree_params(name, prefix)`` (a non-empty prefix)."""
-    return InSubtree(column, None, indexed=indexed, bound=name)
-
-
 def subtree_params(name: str, prefix: str) -> dict[str, str]:
-    """The parameter values of ``in_subtree_bound(…, name)`` for ``prefix`` ('' is every path)."""
+    """The values of "a path in the subtree of ``prefix``": a half-open range and a LIKE pattern, named
+    ``{name}_lo``, ``{name}_hi`` and ``{name}_like`` ('' is every path)."""
     if not prefix:
         return {f"{name}_lo": "", f"{name}_hi": "\uffff", f"{name}_like": "%"}
     return {
@@ -96,9 +83,17 @@ def subtree_params(name: str, prefix: str) -> dict[str, str]:
     }
 
 
+def in_subtree_bound(column: Any, name: str, *, indexed: bool = True) -> ColumnElement[bool]:
+    """``in_subtree`` with the prefix as named parameters, for statements built once: run them with
+    ``subtree_params(name, prefix)``."""
+    values: list[Any] = [bindparam(f"{name}_{part}") for part in ("lo", "hi", "like")]
+    return InSubtree(column, *values, indexed=indexed)
+
+
 def in_subtree(column: Any, prefix: str, *, indexed: bool = True) -> ColumnElement[bool]:
     """SQL: the path in ``column`` is ``prefix`` or below it. An empty prefix is everything.
     ``indexed=False``: SQLite must not use an index on ``column`` for it (see InSubtree)."""
     if not prefix:
         return true()
-    return InSubtree(column, prefix, indexed=indexed)
+    values: list[Any] = [literal(v) for v in subtree_params("p", prefix).values()]
+    return InSubtree(column, *values, indexed=indexed)

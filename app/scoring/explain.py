@@ -37,6 +37,12 @@ def quantize(value: Decimal, precision: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_UP)
 
 
+def cents(value: Decimal) -> Decimal:
+    """Two decimals, half up, never a negative zero: an item score as its column holds it."""
+    rounded = quantize(value, 2)
+    return rounded.copy_abs() if rounded.is_zero() else rounded
+
+
 def _deduction_text(d: AppliedDeduction, unit: str, verb: str) -> str:
     if d.discretionary:
         return f"酌情{verb} {fmt(d.points)} 分（理由：{d.reason}）"
