@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 
 from sqlmodel import Session, col, func, select
 
+from app import clock
 from app.assessments import quotas, workflow
 from app.assessments import service as assessments_service
 from app.assessments.models import Assessment, Objection, Publicity
@@ -120,7 +120,7 @@ def _blockers(session: Session, rows: list[Assessment]) -> list[str]:
     """Why workflow.finalize would refuse (unless forced): open windows, pending objections."""
     out = []
     pub_ids = {a.publicity_id for a in rows if a.publicity_id}
-    today = date.today()
+    today = clock.today()
     for pub in session.exec(select(Publicity).where(col(Publicity.id).in_(pub_ids))).all():
         if pub.ends_on >= today:
             out.append(f"公示“{pub.title}”期限至 {pub.ends_on.isoformat()}，公示期满后才能认定")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from app import clock
 from app.assessments import publicity_service as ps
 from app.assessments import review_scope, workflow
 from app.assessments.models import Objection, Publicity
@@ -54,7 +55,7 @@ def _publicity_index(
     defaults = {
         "region": home.code if home else "",
         "title": ps.default_title(home, year) if home else "",
-        "starts_on": date.today().isoformat(),
+        "starts_on": clock.today().isoformat(),
         "days": "5",
         "contact": "",
         "year": str(year),
@@ -204,7 +205,7 @@ def _publicity_page(
         "objections": objections,
         "can_review": principal.can(Perm.REVIEW),
         "form": state.form,
-        "values": state.values or {"received_on": min(date.today(), pub.ends_on).isoformat()},
+        "values": state.values or {"received_on": min(clock.today(), pub.ends_on).isoformat()},
         "errors": state.errors,
         "message": state.message,
         "done": done_message(request),

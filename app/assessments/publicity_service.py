@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlmodel import Session, col, func, select
 
+from app import clock
 from app.assessments import service as assessments_service
 from app.assessments import workflow
 from app.assessments.models import Assessment, Objection, Publicity
@@ -31,7 +32,7 @@ PUBLICITY_STATES = {"upcoming": "未开始", "open": "公示中", "ended": "公�
 
 def publicity_state(pub: Publicity, today: date | None = None) -> str:
     """upcoming / open / ended (window over, not yet closed) / closed (all finalized)."""
-    today = today or date.today()
+    today = today or clock.today()
     if pub.status == "closed":
         return "closed"
     if today < pub.starts_on:
@@ -132,7 +133,7 @@ def record_objection(
         raise ValidationFailed(
             "该支部不在本次公示名单中", field_errors={"assessment_id": "请选择本次公示的支部"}
         )
-    if not publicity.starts_on <= received_on <= min(publicity.ends_on, date.today()):
+    if not publicity.starts_on <= received_on <= min(publicity.ends_on, clock.today()):
         raise ValidationFailed(
             "收到日期须在公示期内且不晚于今天",
             field_errors={

@@ -3,11 +3,11 @@ confirmation messages and which refusals are shown next to the form."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from app import clock
 from app.assessments.service import Actor
 from app.auth.deps import CurrentPrincipal, Principal
 from app.auth.roles import Perm
@@ -92,7 +92,7 @@ def year_param(request: Request) -> int:
         return int(raw)
     if raw:
         raise ValidationFailed("年度无效", field_errors={"year": "年度须在 2000–2100 之间"})
-    return date.today().year
+    return clock.this_year()
 
 
 def on_form(exc: DomainError) -> bool:

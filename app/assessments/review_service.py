@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel import Session, col, func, or_, select
 
+from app import clock
 from app.assessments import scoring, workflow
 from app.assessments import service as assessments_service
 from app.assessments.models import Assessment, Objection
@@ -55,7 +56,7 @@ FUNNEL: tuple[tuple[str, tuple[str, ...]], ...] = (
 class QueueFilters(BaseModel):
     """Filters of the review queue (page, fragment and JSON share them). Absent status = 已提交."""
 
-    year: int = Field(default_factory=lambda: date.today().year, ge=2000, le=2100)
+    year: int = Field(default_factory=lambda: clock.this_year(), ge=2000, le=2100)
     status: Status | Literal["all"] = "submitted"
     region: str | None = Field(default=None, pattern=r"^\d{2,12}$")
     sector: branches_schemas.Sector | None = None

@@ -3,13 +3,12 @@ submission and the audit trail. Every route answers JSON, an htmx fragment or a 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 
-from app import labels
+from app import clock, labels
 from app.assessments import evidence as evidence_service
 from app.assessments import scoring, service, workflow
 from app.assessments.models import Assessment
@@ -62,7 +61,7 @@ def inspect_page(
     q: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     """The year's branches of the user's township with status and progress, not-yet-visited first."""
-    year = year or date.today().year
+    year = year or clock.this_year()
     status = status if status in (*ASSESSMENT_STATUSES, "none") else None
     rows, counts, cut = service.inspection_list(db, scope=principal.scope, year=year, status=status, q=q)
     scores = principal.user.role != "branch"

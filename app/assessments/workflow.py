@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, col, select
 
+from app import clock
 from app.assessments import quotas, scoring
 from app.assessments.models import Assessment, Evidence, Objection, Publicity
 from app.assessments.service import LOCKED, Actor, lock, transition_record
@@ -261,7 +262,7 @@ def finalize(session: Session, *, actor: Actor, region: Region, year: int, force
     if not rows:
         raise ValidationFailed("该范围内没有公示中的评定")
     pub_ids = {a.publicity_id for a in rows if a.publicity_id}
-    today = date.today()
+    today = clock.today()
     if not force:
         for pub in session.exec(select(Publicity).where(col(Publicity.id).in_(pub_ids))):
             if pub.ends_on >= today:

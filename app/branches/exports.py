@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app import labels
+from app import clock, labels
 from app.auth.scope import Scope
 from app.branches import service, tabular
 from app.branches.columns import EXPORT_EXTRA, IMPORT_COLUMNS, Column
@@ -78,7 +78,7 @@ def to_csv(cols: list[Column], data: list[list[Any]]) -> bytes:
 
 def file_name(scope: Scope, ext: str) -> tuple[str, str]:
     """(Chinese file name, ASCII fallback) of an export."""
-    today = date.today().strftime("%Y%m%d")
+    today = clock.today().strftime("%Y%m%d")
     return f"支部台账_{scope.region_name}_{today}.{ext}", f"branches-{today}.{ext}"
 
 

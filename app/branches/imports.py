@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session, col
 
-from app import labels
+from app import clock, labels
 from app.audit import service as audit
 from app.auth.scope import Scope
 from app.branches.columns import BY_HEADER, HEADER_OF, IMPORT_COLUMNS, normalize_header
@@ -118,7 +118,7 @@ def import_branches(
     updates: list[dict[str, Any]] = []
     updated_codes: list[str] = []
     unchanged = 0
-    today = date.today()
+    today = clock.today()
     for number, item in valid:
         region = regions.get(item.region_code)
         if region is None or not scope.contains_path(region[1]):

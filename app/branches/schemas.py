@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from app import labels
+from app import clock, labels
 
 Sector = Literal["rural", "community", "organ", "soe", "school", "nonpublic", "social_org", "hospital"]
 BranchStatus = Literal["active", "merged", "dissolved"]
@@ -119,7 +119,7 @@ class _BranchFields(_Input):
     @field_validator("founded_on")
     @classmethod
     def _plausible_date(cls, value: date | None) -> date | None:
-        if value is not None and value > date.today():
+        if value is not None and value > clock.today():
             raise ValueError("成立日期不能晚于今天")
         if value is not None and value < EARLIEST_FOUNDING:
             raise ValueError("成立日期不能早于 1921 年")
@@ -147,7 +147,7 @@ class BranchDissolve(_Input):
     @field_validator("dissolved_on")
     @classmethod
     def _not_future(cls, value: date) -> date:
-        if value > date.today():
+        if value > clock.today():
             raise ValueError("撤销日期不能晚于今天")
         return value
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
-from app import labels
+from app import clock, labels
 from app.audit import service as audit
 from app.audit.models import AuditEvent
 from app.auth.scope import Scope
@@ -32,7 +31,6 @@ NOT_IN_SCOPE = "支部不存在或不在您的管辖范围内"
 REGION_NOT_IN_SCOPE = "区划不存在或不在您的管辖范围内"
 # Audit entity of a whole import (one event per file, with counts).
 IMPORT_ENTITY = "branch_import"
-_LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -252,7 +250,7 @@ def _check_version(session: Session, *, branch: Branch, version: int) -> None:
         return
     who, when = changed_by(session, branch=branch)
     current = to_public(session, [branch])[0]
-    detail = f"该支部已于 {when.astimezone(_LOCAL_TZ):%Y-%m-%d %H:%M} 被{who or '他人'}修改（当前版本 {branch.version}），您的修改未保存。请核对当前内容后重试。"
+    detail = f"该支部已于 {when.astimezone(clock.LOCAL_TZ):%Y-%m-%d %H:%M} 被{who or '他人'}修改（当前版本 {branch.version}），您的修改未保存。请核对当前内容后重试。"
     raise Conflict(
         detail,
         extra={
@@ -286,7 +284,7 @@ def create(session: Session, *, scope: Scope, actor: audit.Actor, data: BranchCr
         region_path=region.path,
         secretary_name=data.secretary_name,
         secretary_phone=data.secretary_phone,
-        secretary_vacant_since=None if data.secretary_name else date.today(),
+        secretary_vacant_since=None if data.secretary_name else clock.today(),
         member_count=data.member_count,
         founded_on=data.founded_on,
     )
@@ -304,7 +302,7 @@ def update(session: Session, *, scope: Scope, actor: audit.Actor, code: str, dat
     region = region_in_scope(session, scope=scope, code=data.region_code)
     before = snapshot(branch)
     if branch.secretary_name and not data.secretary_name:
-        branch.secretary_vacant_since = date.today()
+        branch.secretary_vacant_since = clock.today()
     elif data.secretary_name:
         branch.secretary_vacant_since = None
     branch.name = data.name

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlmodel import Session, col, select
 
+from app import clock
 from app.api import ndjson
 from app.assessments.models import Assessment, Publicity, ScoreEntry
 from app.audit import service as audit
@@ -249,16 +250,16 @@ def _publicity(session: Session, rows: list[tuple[Assessment, Result, str, str]]
         year=CURRENT_YEAR,
         region_id=county.id or 0,
         title=f"石桥县{CURRENT_YEAR}年度星级党支部评定结果公示",
-        starts_on=date.today() - timedelta(days=1),
-        ends_on=date.today() + timedelta(days=3),
+        starts_on=clock.today() - timedelta(days=1),
+        ends_on=clock.today() + timedelta(days=3),
         contact="石桥县委组织部组织科，电话 0000-1234567，地址：石桥县人民路 1 号",
     )
     final_pub = Publicity(
         year=CURRENT_YEAR,
         region_id=session.exec(select(Region).where(Region.code == "990106")).one().id or 0,
         title=f"桃源县{CURRENT_YEAR}年度星级党支部评定结果公示",
-        starts_on=date.today() - timedelta(days=20),
-        ends_on=date.today() - timedelta(days=16),
+        starts_on=clock.today() - timedelta(days=20),
+        ends_on=clock.today() - timedelta(days=16),
         contact="桃源县委组织部组织科，电话 0000-7654321",
         status="closed",
     )

@@ -3,11 +3,11 @@ assessment.final_stars, so every ranking, report and API answer that reads final
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app import clock
 from app.assessments.models import Assessment, Evidence
 from app.audit import service as audit
 from app.auth.scope import Scope
@@ -68,7 +68,7 @@ def change_stars(session: Session, *, scope: Scope, actor: audit.Actor, data: St
     errors: dict[str, str] = {}
     if data.stars_after >= a.final_stars:
         errors["stars_after"] = f"调整后星级须低于当前的{STARS[a.final_stars]}"
-    if data.occurred_on > date.today():
+    if data.occurred_on > clock.today():
         errors["occurred_on"] = "发生日期不能晚于今天"
     if data.evidence_id is not None:
         ev = session.get(Evidence, data.evidence_id)

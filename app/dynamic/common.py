@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from pydantic_core import to_jsonable_python
 from sqlmodel import Session, col, func, select
 
+from app import clock
 from app.assessments.models import Assessment
 from app.audit import service as audit
 from app.auth.scope import Scope
@@ -139,7 +140,5 @@ def default_year(session: Session, *, scope: Scope, final_only: bool = False) ->
         stmt = stmt.where(Assessment.status == "final")
     year = session.exec(stmt).one()
     if year is None:
-        from datetime import date
-
-        return date.today().year
+        return clock.this_year()
     return int(year)

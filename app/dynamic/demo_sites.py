@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from app import clock
 from app.assessments.models import Assessment
 from app.audit import service as audit
 from app.auth.scope import Scope
@@ -288,7 +288,7 @@ def designate(
         raise Conflict(f"该示范点记录当前为“{DEMO_SITE_STATUSES[row.status]}”，不能命名")
     if eligible_assessment(session, branch_id=row.branch_id, year=row.year) is None:
         raise ValidationFailed("该支部的认定星级已不是五星，不能命名为示范点")
-    if data.decided_on > date.today():
+    if data.decided_on > clock.today():
         raise ValidationFailed("决定日期不能晚于今天", field_errors={"decided_on": "决定日期不能晚于今天"})
     county_path = county_prefix(row.region_path)
     five, named = _counts(session, county_path=county_path, year=row.year)
@@ -317,7 +317,7 @@ def withdraw(
     row = _current(session, scope=scope, site_id=site_id, version=data.version)
     if row.status == "withdrawn":
         raise Conflict("该示范点已撤销")
-    if data.withdrawn_on > date.today():
+    if data.withdrawn_on > clock.today():
         raise ValidationFailed("撤销日期不能晚于今天", field_errors={"withdrawn_on": "撤销日期不能晚于今天"})
     old = snapshot(row)
     row.status = "withdrawn"

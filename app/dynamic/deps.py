@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from app import clock
 from app.auth.deps import CurrentPrincipal, Principal
 from app.auth.roles import Perm
 from app.dynamic import labels
@@ -104,4 +104,4 @@ def page(request: Request, template: str, ctx: dict[str, Any], **kw: Any) -> Res
 
 
 def today() -> str:
-    return date.today().isoformat()
+    return clock.today().isoformat()

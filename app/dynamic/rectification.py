@@ -3,11 +3,11 @@ a failed one, delisting (摘帽) and lifting of the three-star block."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlmodel import Session
 
+from app import clock
 from app.assessments import scoring
 from app.audit import service as audit
 from app.auth.scope import Scope
@@ -137,8 +137,8 @@ def update_task(
     old = _task_snapshot(task)
     check_version(task, data.version, what="整顿任务", current=old)
     if data.status == "done":
-        done_on = data.done_on or date.today()
-        if done_on > date.today():
+        done_on = data.done_on or clock.today()
+        if done_on > clock.today():
             raise ValidationFailed("完成日期不能晚于今天", field_errors={"done_on": "完成日期不能晚于今天"})
         task.done_on = done_on
     else:
@@ -200,7 +200,7 @@ def delist(
     problems = delist_problems(session, row)
     if problems:
         raise ValidationFailed("暂不能摘帽：" + "；".join(problems))
-    if data.delisted_on > date.today():
+    if data.delisted_on > clock.today():
         raise ValidationFailed("摘帽日期不能晚于今天", field_errors={"delisted_on": "摘帽日期不能晚于今天"})
     old = snapshot(row)
     row.status = "delisted"

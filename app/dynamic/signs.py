@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
+from app import clock
 from app.assessments.models import Assessment
 from app.branches.models import Branch
 from app.dynamic.common import effective_stars
@@ -44,7 +45,7 @@ def add_months(d: date, months: int) -> date:
 
 def as_of(year: int, today: date | None = None) -> date:
     """The day the register of `year` looks at: the end of that year, or today if earlier."""
-    today = today or date.today()
+    today = today or clock.today()
     return min(today, date(year, 12, 31))
 
 

@@ -4,10 +4,10 @@ weak-branch listing and delisting, rectification tasks, star changes and visits,
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from app import clock
 from app.assessments.models import Assessment
 from app.audit import service as audit
 from app.auth.scope import Scope
@@ -20,7 +20,6 @@ from app.dynamic.weak_cap import STEP_KIND
 from app.labels import ASSESSMENT_STATUSES, STARS
 from app.regions.models import Region
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 WEAK_ACTIONS = {
     "weak.list": "列入软弱涣散整顿名单",
     "weak.reject": "经研究不予列入软弱涣散名单",
@@ -32,7 +31,7 @@ WEAK_ACTIONS = {
 
 def _day(value: datetime | date | None, year: int | None = None) -> date:
     if isinstance(value, datetime):
-        return value.astimezone(LOCAL_TZ).date()
+        return clock.local_date(value)
     if isinstance(value, date):
         return value
     return date(year or 2000, 12, 31)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
+from app import clock
 from app.assessments.models import Assessment, ScoreEntry
 from app.audit import service as audit
 from app.auth.models import User
@@ -34,7 +34,6 @@ WEAK_ITEMS_COUNTED = 5
 STALE_DAYS_FULL = 730  # two years without a visit = the full 100 points
 WEAK_ITEM_SHARE = Decimal("0.5")
 REASON_DAYS = 180  # mention the time since the last visit from half a year on
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def _in_path(column: object, region_path: str):  # type: ignore[no-untyped-def]
@@ -61,9 +60,9 @@ def _last_scoring(session: Session, region_path: str) -> dict[int, date]:
     out = {}
     for bid, at in session.exec(stmt):
         if isinstance(at, datetime):
-            out[bid] = at.astimezone(LOCAL_TZ).date() if at.tzinfo else at.date()
-        elif isinstance(at, str):  # SQLite aggregates bypass the column type
-            out[bid] = datetime.fromisoformat(at).date()
+            out[bid] = clock.local_date(at)
+        elif isinstance(at, str):  # SQLite aggregates bypass the column type (the text is naive UTC)
+            out[bid] = clock.local_date(datetime.fromisoformat(at))
     return out
 
 
@@ -102,7 +101,7 @@ def visit_priorities(
     session: Session, *, scope: Scope, year: int, today: date | None = None
 ) -> list[VisitPriority]:
     """Active branches in the scope ranked by visit priority (highest first), each with its reasons."""
-    today = today or date.today()
+    today = today or clock.today()
     path = scope.region_path
     stmt = select(Branch).where(_in_path(Branch.region_path, path), Branch.status == "active")
     if scope.branch_id is not None:
@@ -166,7 +165,7 @@ def visit_priorities(
 def record_visit(session: Session, *, scope: Scope, actor: audit.Actor, data: VisitCreate) -> Visit:
     """Records a visit to a branch in the scope."""
     branch = branch_in_scope(session, scope=scope, code=data.branch)
-    if data.visited_on > date.today():
+    if data.visited_on > clock.today():
         raise ValidationFailed("走访日期不能晚于今天", field_errors={"visited_on": "走访日期不能晚于今天"})
     visit = Visit(
         branch_id=branch.id or 0,

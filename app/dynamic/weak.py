@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
+from app import clock
 from app.assessments.models import Assessment
 from app.audit import service as audit
 from app.auth.scope import Scope
@@ -104,7 +105,7 @@ def tasks_of(session: Session, listing_ids: list[int]) -> dict[int, list[Rectifi
 
 
 def task_public(t: RectificationTask, today: date | None = None) -> TaskPublic:
-    today = today or date.today()
+    today = today or clock.today()
     return TaskPublic(
         id=t.id or 0,
         title=t.title,

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any, Literal, TypeVar, overload
 
 from fastapi import Depends, Query
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from app import clock
 from app.auth.deps import Principal
 from app.errors import Forbidden
 from app.rankings import exports, service
@@ -80,7 +80,7 @@ def resolve_year(db: Session, principal: Principal, year: int | None) -> int:
         return year
     latest = service.latest_year(db, scope=principal.scope)
     if latest is None:
-        return date.today().year
+        return clock.this_year()
     return latest
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +24,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col
 
+from app import clock
 from app.assessments import quotas as assessment_quotas
 from app.assessments import review_service
 from app.assessments.models import Assessment, Publicity
@@ -830,4 +830,4 @@ def publicities(session: Session, *, scope: Scope, year: int) -> list[Publicity]
 
 def default_year(session: Session, *, scope: Scope) -> int:
     latest = rankings.latest_year(session, scope=scope)
-    return latest if latest is not None else datetime.now().year
+    return latest if latest is not None else clock.this_year()

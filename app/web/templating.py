@@ -8,17 +8,15 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2_fragments.fastapi import Jinja2Blocks
 from markupsafe import Markup
 
-from app import labels
+from app import clock, labels
 from app.config import BASE_DIR
 
 TEMPLATES_DIR = BASE_DIR / "templates"
 STATIC_DIR = BASE_DIR / "static"
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 templates = Jinja2Blocks(directory=str(TEMPLATES_DIR))
 env = templates.env
@@ -43,7 +41,7 @@ def fmt_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """Local (Beijing) time for people; storage stays UTC."""
     if value is None:
         return ""
-    return value.astimezone(LOCAL_TZ).strftime(fmt)
+    return value.astimezone(clock.LOCAL_TZ).strftime(fmt)
 
 
 def fmt_date(value: date | None) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
 
+from app import clock
 from app.assessments.models import Assessment
 from app.db import session_scope
 from app.db_types import utcnow
@@ -197,7 +197,7 @@ def test_updated_since(api, data) -> None:  # type: ignore[no-untyped-def]
         assert row is not None
         stamp = row.updated_at
     # Inclusive (>=), and any offset names the same instant.
-    shanghai = stamp.astimezone(ZoneInfo("Asia/Shanghai")).isoformat()
+    shanghai = stamp.astimezone(clock.LOCAL_TZ).isoformat()
     for since in (stamp.isoformat(), shanghai, stamp.isoformat().replace("+00:00", "Z")):
         got = api.get("/api/v1/assessments", params={"year": YEAR, "updated_since": since}).json()["items"]
         assert data["qs"][1] in {a["id"] for a in got}

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from app import clock
 from app.assessments import scoring
 from app.assessments.models import Assessment, ScoreEntry
 from app.auth import service as auth_service
@@ -215,7 +216,7 @@ def add_scored(
 
 
 def days_ago(n: int) -> date:
-    return date.today() - timedelta(days=n)
+    return clock.today() - timedelta(days=n)
 
 
 @pytest.fixture()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlmodel import Session, col, select
 
+from app import clock
 from app.branches.models import Branch
 from app.dynamic.models import WeakListing
 from tests.dynamic.conftest import World, add_assessment, add_branch
@@ -38,12 +37,12 @@ WRITES = [
             "year": "2025",
             "version": "1",
             "event": "other",
-            "occurred_on": date.today().isoformat(),
+            "occurred_on": clock.today().isoformat(),
             "reason": "测试",
             "stars_after": "0",
         },
     ),
-    ("/dynamic/visits", {"branch": "{bh}", "visited_on": date.today().isoformat()}),
+    ("/dynamic/visits", {"branch": "{bh}", "visited_on": clock.today().isoformat()}),
 ]
 
 
@@ -122,7 +121,7 @@ def test_weak_register_flow_over_http(session: Session, world: World, as_user, l
     assert r.status_code == 303
     r = c.post(
         f"/dynamic/weak/{lid}/delist",
-        data={"version": "2", "delisted_on": date.today().isoformat(), "reason": "达标"},
+        data={"version": "2", "delisted_on": clock.today().isoformat(), "reason": "达标"},
     )
     assert r.status_code == 422 and "暂不能摘帽" in r.text
     r = c.post(f"/dynamic/weak/{lid}/lift", data={"version": "1", "reason": "x"})

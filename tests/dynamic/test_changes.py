@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlmodel import Session, select
 
+from app import clock
 from app.assessments.models import Assessment, Evidence
 from app.audit import service as audit
 from app.audit.models import AuditEvent
@@ -24,7 +23,7 @@ def _data(code: str, **kw: object) -> StarChangeCreate:
         "branch": code,
         "year": 2037,
         "event": "discipline",
-        "occurred_on": date.today(),
+        "occurred_on": clock.today(),
         "reason": "支部书记因违纪被立案审查",
         "document_number": "动纪发〔2037〕3号",
         "stars_after": 0,
@@ -110,7 +109,7 @@ def test_withdrawal_page_form_and_json(session: Session, world: World, as_user) 
             "year": "2037",
             "version": "1",
             "event": "accident",
-            "occurred_on": date.today().isoformat(),
+            "occurred_on": clock.today().isoformat(),
             "reason": "辖区发生较大安全生产事故",
             "stars_after": "3",
         },
@@ -131,7 +130,7 @@ def test_withdrawal_page_form_and_json(session: Session, world: World, as_user) 
             "year": 2037,
             "version": 1,
             "event": "other",
-            "occurred_on": date.today().isoformat(),
+            "occurred_on": clock.today().isoformat(),
             "reason": "x",
             "stars_after": 1,
         },

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
 from sqlmodel import Session, select
 
+from app import clock
 from app.audit import service as audit
 from app.audit.models import AuditEvent
 from app.dynamic import demo_sites
@@ -37,7 +37,7 @@ def _build(session: Session, world: World) -> None:
 
 def _decide(version: int = 1) -> DemoSiteDesignate:
     return DemoSiteDesignate(
-        decided_on=date.today(),
+        decided_on=clock.today(),
         reason="党建引领乡村振兴成效突出",
         document_number="动组发〔2037〕5号",
         version=version,
@@ -101,7 +101,7 @@ def test_cap_is_enforced_and_withdrawal_frees_a_place(session: Session, world: W
             scope=world.scope,
             actor=ACTOR,
             site_id=first.id or 0,
-            data=DemoSiteWithdraw(withdrawn_on=date.today(), withdraw_reason="x", version=1),
+            data=DemoSiteWithdraw(withdrawn_on=clock.today(), withdraw_reason="x", version=1),
         )
     assert [s.branch.code for s in dynamic_service.demo_sites_for(session, scope=world.scope, year=YEAR)] == [
         world.branches["F1"].code
@@ -112,7 +112,7 @@ def test_cap_is_enforced_and_withdrawal_frees_a_place(session: Session, world: W
         actor=ACTOR,
         site_id=first.id or 0,
         data=DemoSiteWithdraw(
-            withdrawn_on=date.today(), withdraw_reason="发生信访事件，不宜继续作为示范", version=2
+            withdrawn_on=clock.today(), withdraw_reason="发生信访事件，不宜继续作为示范", version=2
         ),
     )
     assert dynamic_service.demo_sites_for(session, scope=world.scope, year=YEAR) == []
@@ -153,7 +153,7 @@ def test_pages_and_json_twin(session: Session, world: World, as_user, login) -> 
     session.commit()  # end the read: on SQLite an open transaction holds the write lock
     r = c.post(
         f"/dynamic/demo-sites/{site_id}/designate",
-        data={"version": "1", "decided_on": date.today().isoformat()},
+        data={"version": "1", "decided_on": clock.today().isoformat()},
     )
     assert r.status_code == 422
     assert "请填写文号" in r.text and "请填写理由" in r.text
@@ -161,7 +161,7 @@ def test_pages_and_json_twin(session: Session, world: World, as_user, login) -> 
         f"/dynamic/demo-sites/{site_id}/designate",
         data={
             "version": "1",
-            "decided_on": date.today().isoformat(),
+            "decided_on": clock.today().isoformat(),
             "reason": "成效突出",
             "document_number": "动组〔2037〕1号",
         },

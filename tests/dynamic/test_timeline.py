@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
+from app import clock
 from app.audit import service as audit
 from app.auth.models import User
 from app.branches.models import Branch
@@ -49,7 +50,7 @@ def _build(session: Session, world: World) -> Branch:
         actor=ACTOR,
         site_id=site.id or 0,
         data=DemoSiteDesignate(
-            decided_on=date.today() - timedelta(days=10),
+            decided_on=clock.today() - timedelta(days=10),
             reason="示范带动强",
             document_number="动组〔2036〕9号",
             version=1,
@@ -67,7 +68,7 @@ def _build(session: Session, world: World) -> Branch:
         actor=ACTOR,
         listing_id=listing.id or 0,
         data=TaskCreate(
-            title="化解信访积案", owner="镇信访办", deadline=date.today() + timedelta(days=30), version=1
+            title="化解信访积案", owner="镇信访办", deadline=clock.today() + timedelta(days=30), version=1
         ),
     )
     changes.change_stars(
@@ -78,7 +79,7 @@ def _build(session: Session, world: World) -> Branch:
             branch=b.code,
             year=2038,
             event="mass_incident",
-            occurred_on=date.today() - timedelta(days=1),
+            occurred_on=clock.today() - timedelta(days=1),
             reason="发生群体性事件",
             stars_after=2,
             version=1,
@@ -86,7 +87,7 @@ def _build(session: Session, world: World) -> Branch:
     )
     session.add(
         Visit(
-            branch_id=b.id or 0, visited_on=date.today() - timedelta(days=2), purpose="督导", note="约谈书记"
+            branch_id=b.id or 0, visited_on=clock.today() - timedelta(days=2), purpose="督导", note="约谈书记"
         )
     )
     session.commit()

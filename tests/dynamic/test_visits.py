@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -91,3 +91,25 @@ def test_planner_page_and_recording_a_visit(session: Session, world: World, as_u
     qs = login("county_qs")
     r = qs.post("/dynamic/visits", data={"branch": code, "visited_on": days_ago(0).isoformat()})
     assert r.status_code == 404
+
+
+def test_days_since_a_scoring_counts_beijing_days(session: Session, world: World) -> None:
+    """A score saved at 17:00 UTC was saved the next morning in Beijing; the count agrees at any hour."""
+    s = add_branch(session, world, "S")
+    a = add_assessment(session, world, s, 2036, stars=3)
+    saved = datetime(2026, 3, 1, 17, 0, tzinfo=UTC)  # 2026-03-02 01:00 in Beijing
+    session.add(
+        ScoreEntry(
+            assessment_id=a.id or 0,
+            source="inspector",
+            item_code="A1",
+            entry={"points": "40"},
+            updated_at=saved,
+        )
+    )
+    session.commit()
+    items = dynamic_service.visit_priorities(
+        session, scope=world.town_scope, year=2038, today=date(2026, 3, 12)
+    )
+    (p,) = [p for p in items if p.branch.code.endswith("-S")]
+    assert p.last_visit == date(2026, 3, 2) and p.days_since == 10

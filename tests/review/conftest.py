@@ -15,6 +15,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session, select
 
+from app import clock
 from app.assessments import scoring
 from app.assessments.models import Assessment, Publicity, ScoreEntry
 from app.auth import service as auth_service
@@ -187,4 +188,4 @@ def fresh(aid: int) -> Assessment:
 
 
 def past_window() -> date:
-    return date.today() - timedelta(days=10)
+    return clock.today() - timedelta(days=10)

@@ -3,10 +3,9 @@ pending objections; forcing is for administrators, with a reason, audited; stale
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlmodel import Session, col, select
 
+from app import clock
 from app.assessments.models import Assessment, Objection, Publicity
 from app.audit.models import AuditEvent
 from app.db import get_engine
@@ -61,7 +60,7 @@ def test_preview_equals_what_finalize_writes(area, as_area) -> None:  # type: ig
 
 def test_refused_during_the_window_and_with_pending_objections(area, as_area) -> None:  # type: ignore[no-untyped-def]
     ar = area(n=3, status="reviewed", seed=2)
-    publicize(ar, starts_on=date.today())
+    publicize(ar, starts_on=clock.today())
     c = as_area(ar)
     preview = _preview(c, ar.township.code, ar.year)
     assert any("公示期满后才能认定" in b for b in preview["blockers"])
@@ -96,7 +95,7 @@ def test_pending_objection_blocks_after_the_window(area, as_area) -> None:  # ty
 
 def test_admin_may_force_with_a_reason(login, area) -> None:  # type: ignore[no-untyped-def]
     ar = area(n=2, status="reviewed", seed=4)
-    publicize(ar, starts_on=date.today())
+    publicize(ar, starts_on=clock.today())
     admin = login("admin")
     preview = _preview(admin, ar.township.code, ar.year)
     assert "强制认定" in admin.get(f"/review/finalize?year={ar.year}&region={ar.township.code}").text

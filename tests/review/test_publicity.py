@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
+from app import clock
 from app.assessments.models import Objection, Publicity
 from app.db import get_engine
 from tests.review.conftest import fresh, past_window, publicize
@@ -16,7 +17,7 @@ def _open(c, ar, **over):  # type: ignore[no-untyped-def]
         "region": ar.township.code,
         "year": str(ar.year),
         "title": f"{ar.township.name}{ar.year}年度星级党支部评定结果公示",
-        "starts_on": date.today().isoformat(),
+        "starts_on": clock.today().isoformat(),
         "days": "5",
         "contact": "县委组织部组织科，电话 0000-2222222",
     } | over
@@ -36,7 +37,7 @@ def test_open_publicity_and_notice_page(area, as_area) -> None:  # type: ignore[
     assert all(fresh(i).status == "publicized" and fresh(i).publicity_id == pub_id for i in ar.ids)
     page = c.get(r.headers["location"])
     assert page.status_code == 200 and "公示已发布" in page.text and "notice-doc" in page.text
-    assert "公示中" in page.text and (date.today() + timedelta(days=4)).isoformat() in page.text
+    assert "公示中" in page.text and (clock.today() + timedelta(days=4)).isoformat() in page.text
     data = c.json(f"/review/publicity/{pub_id}").json()
     assert data["state"] == "open" and len(data["entries"]) == 3
     listing = c.json(f"/review/publicity?year={ar.year}").json()["items"]
@@ -64,7 +65,7 @@ def test_objection_upheld_goes_back_to_review(area, as_area) -> None:  # type: i
     c = as_area(ar)
     pub_id = int(_open(c, ar).headers["location"].split("/")[-1].split("?")[0])
     url = f"/review/publicity/{pub_id}/objections"
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     r = c.post(url, data={"assessment_id": ar.ids[0], "received_on": today, "content": ""})
     assert r.status_code == 422 and "请填写异议内容" in r.text
     r = c.post(url, data={"assessment_id": ar.ids[0], "received_on": "2020-01-01", "content": "x"})
@@ -105,12 +106,12 @@ def test_objection_upheld_goes_back_to_review(area, as_area) -> None:  # type: i
 
 def test_objection_scope(login, area, as_area) -> None:  # type: ignore[no-untyped-def]
     ar = area(n=1, status="reviewed")
-    pub_id = publicize(ar, starts_on=date.today())
+    pub_id = publicize(ar, starts_on=clock.today())
     qs = login("county_qs")
     assert qs.get(f"/review/publicity/{pub_id}").status_code == 404
     r = qs.post(
         f"/review/publicity/{pub_id}/objections",
-        data={"assessment_id": ar.ids[0], "received_on": date.today().isoformat(), "content": "x"},
+        data={"assessment_id": ar.ids[0], "received_on": clock.today().isoformat(), "content": "x"},
     )
     assert r.status_code == 404
     # another notice's objection id under this notice: 404
