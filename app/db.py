@@ -19,7 +19,7 @@ import os
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Annotated, Any
@@ -28,6 +28,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine, MetaData, event, make_url
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, SQLModel, create_engine
+from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
 
@@ -227,11 +228,23 @@ def get_read_engine() -> Engine:
     return make_engine(url, write=False, synchronous=settings.sqlite_synchronous)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; the route handler commits. Safe methods get a read-only engine."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; the route handler commits. Safe methods get a read-only engine.
+
+    A coroutine, because a sync dependency with `yield` costs two trips through the thread pool (in and
+    out, about 0.2 ms each on a two-core machine) and opening a Session does no I/O. Closing it ends the
+    transaction the request left open: on SQLite a ROLLBACK is a library call that never waits for a
+    lock, done in place; on PostgreSQL it is a round trip to the server, done in the thread pool so the
+    event loop never waits on the network."""
     engine = get_read_engine() if request.method in ("GET", "HEAD") else get_engine()
-    with Session(engine, expire_on_commit=False) as session:
+    session = Session(engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if engine.dialect.name == "sqlite" or not session.in_transaction():
+            session.close()
+        else:
+            await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

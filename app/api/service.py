@@ -229,9 +229,7 @@ def get_criteria_set(session: Session, *, scope: Scope, criteria_set_id: int) ->
 # ---- rankings ---------------------------------------------------------------------------------
 
 
-def _ranking_row(
-    x: Any, total: Decimal, standing: rankings_service.Standing, town: rankings_service.Town
-) -> RankingRow:
+def _ranking_row(x: Any, total: Decimal, standing: rankings_service.Standing) -> RankingRow:
     """The API's row, straight from the ranking page's values (which the database gave: constructed
     without validating each of up to 1,000 rows again; tests/api check the JSON against the schema)."""
     return RankingRow.model_construct(
@@ -240,8 +238,8 @@ def _ranking_row(
         branch_code=x.branch_code,
         branch_name=x.branch_name,
         sector=x.sector,
-        township_code=town[0],
-        township_name=town[1],
+        township_code=x.township_code,
+        township_name=x.township_name,
         status=x.status,
         total=total,
         stars=x.stars,

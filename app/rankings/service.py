@@ -403,6 +403,23 @@ def _standing(session: Session, r: _Ranking, total: Decimal) -> Standing:
     return Standing(rank=above + 1, pct=below / (ranked - 1) if ranked > 1 else 0.0)
 
 
+# A row's township: its own region when that is a township, else the region's parent when that is one.
+# Levels strictly descend along a path (regions.service refuses a region under one of its own level or
+# lower), so a village's township can only be its parent, and a county's or a city's row has none.
+TOWN_PARENT: Any = aliased(Region, name="town_parent")
+TOWN_CODE: Any = case(
+    (R.level == "township", R.code), (TOWN_PARENT.level == "township", TOWN_PARENT.code), else_=None
+)
+TOWN_NAME: Any = case(
+    (R.level == "township", R.name), (TOWN_PARENT.level == "township", TOWN_PARENT.name), else_=None
+)
+
+
+def with_regions(stmt: Any) -> Any:
+    """`stmt` joined to each row's region (R) and that region's parent: what TOWN_CODE/TOWN_NAME read."""
+    return stmt.outerjoin(R, R.path == A.region_path).outerjoin(TOWN_PARENT, TOWN_PARENT.id == R.parent_id)
+
+
 PAGE_COLUMNS: tuple[Any, ...] = (
     col(A.id).label("assessment_id"),
     B.code.label("branch_code"),
@@ -419,6 +436,8 @@ PAGE_COLUMNS: tuple[Any, ...] = (
     col(A.designated).label("designated"),
     SHOWN.label("stars_shown"),
     BEFORE.label("prev_final_stars"),
+    TOWN_CODE.label("township_code"),
+    TOWN_NAME.label("township_name"),
 )
 # The previous year's assessment of a page row's branch (`:prev_year`).
 PREV_JOIN = and_(col(PREV.branch_id) == col(A.branch_id), col(PREV.year) == bindparam("prev_year"))
@@ -440,15 +459,17 @@ def _filters(q: bool, stars: bool) -> tuple[Any, ...]:
 
 
 @lru_cache(maxsize=256)
-def _page_stmt(
-    shape: _Shape, sort: str, two_step: bool, q: bool, stars: bool, after: bool, offset: bool
-) -> Any:
-    """The page's rows (or, `two_step`, their ids) in `sort` order, :limit of them."""
-    stmt = select(col(A.id).label("assessment_id")) if two_step else select(*PAGE_COLUMNS)
+def _page_stmt(shape: _Shape, sort: str, step: str, q: bool, stars: bool, after: bool, offset: bool) -> Any:
+    """The page in `sort` order, :limit rows of it: `step` "ids" picks their ids (loaded next by _LOAD),
+    "full" reads PAGE_COLUMNS, "light" reads _LIGHT_COLUMNS (no previous year)."""
+    if step == "ids":
+        stmt: Any = select(col(A.id).label("assessment_id"))
+    else:
+        stmt = select(*(_LIGHT_COLUMNS if step == "light" else PAGE_COLUMNS))
     stmt = stmt.join(B, B.id == A.branch_id)
-    if not two_step:
-        stmt = stmt.outerjoin(R, R.path == A.region_path)
-    if not two_step or sort == "change":
+    if step != "ids":
+        stmt = with_regions(stmt)
+    if step == "full" or sort == "change":
         stmt = stmt.outerjoin(PREV, PREV_JOIN)
     stmt = stmt.where(*_conds(shape), *_filters(q, stars))
     if after:
@@ -461,7 +482,7 @@ def _page_stmt(
     return stmt
 
 
-# What a light page (`light=True`: the API's) reads: no region name, no previous year, no flags.
+# What a light page (`light=True`: the API's) reads: no previous year, no flags.
 _LIGHT_COLUMNS: tuple[Any, ...] = tuple(
     c
     for c in PAGE_COLUMNS
@@ -476,19 +497,13 @@ _LIGHT_COLUMNS: tuple[Any, ...] = tuple(
         "total",
         "stars",
         "final_stars",
+        "township_code",
+        "township_name",
     }
 )
-_LOAD_LIGHT = (
-    select(*_LIGHT_COLUMNS)
-    .join(B, B.id == A.branch_id)
-    .where(col(A.id).in_(bindparam("ids", expanding=True)))
-)
-
 # The columns of a picked page, by id.
 _LOAD = (
-    select(*PAGE_COLUMNS)
-    .join(B, B.id == A.branch_id)
-    .outerjoin(R, R.path == A.region_path)
+    with_regions(select(*PAGE_COLUMNS).join(B, B.id == A.branch_id))
     .outerjoin(PREV, PREV_JOIN)
     .where(col(A.id).in_(bindparam("ids", expanding=True)))
 )
@@ -506,8 +521,8 @@ def _matched_stmt(shape: _Shape, q: bool, stars: bool) -> Any:
 
 Town = tuple[str | None, str | None]  # (township code, township name) of a row's region path
 _NO_TOWN: Town = (None, None)
-# (a page row's values, its total as Decimal, its standing, its town) → the row rank() returns.
-RowBuilder = Callable[[Any, Decimal, Standing, Town], Any]
+# (a page row's values, its total as Decimal, its standing) → the row rank() returns.
+RowBuilder = Callable[[Any, Decimal, Standing], Any]
 
 
 def rank(
@@ -575,30 +590,29 @@ def rank(
     # A page (up to PICK_THEN_LOAD rows) is picked by id first, joining only what the order and filters
     # need, then its columns are loaded for those ids: the region and previous-year joins run for the
     # page, not for every row of a county that the sort reads. Longer pages (exports) load in one go.
-    two_step = limit <= PICK_THEN_LOAD
-    stmt = _page_stmt(r.shape, sort, two_step, bool(q), stars is not None, after is not None, use_offset)
+    # A light page has no join to avoid: it is read in one statement.
+    step = "light" if light else "ids" if limit <= PICK_THEN_LOAD else "full"
+    stmt = _page_stmt(r.shape, sort, step, bool(q), stars is not None, after is not None, use_offset)
     # Core rows through the session's connection: no ORM loading machinery for a page of plain columns.
     conn = session.connection()
     raw: list[Any] = list(conn.execute(stmt, params))
     more = len(raw) > limit
     raw = raw[:limit]
-    if two_step and raw:
+    if step == "ids" and raw:
         ids = [x.assessment_id for x in raw]
-        load = _LOAD_LIGHT if light else _LOAD
-        by_id = {x.assessment_id: x for x in conn.execute(load, {"ids": ids, "prev_year": year - 1})}
+        by_id = {x.assessment_id: x for x in conn.execute(_LOAD, {"ids": ids, "prev_year": year - 1})}
         raw = [by_id[i] for i in ids]
     standings, ranked = _standings(session, r, {Decimal(x.total) for x in raw}, tally)
     if q or stars is not None:
         matched = int(conn.execute(_matched_stmt(r.shape, bool(q), stars is not None), params).scalar_one())
     else:
         matched = ranked
-    towns = towns_of(session, {x.region_path for x in raw})
     make = build or ranked_row
     rows = []
     for x in raw:
         total = Decimal(x.total)
         standing = standings.get(total) or _standing(session, r, total)
-        rows.append(make(x, total, standing, towns[x.region_path]))
+        rows.append(make(x, total, standing))
     last = raw[-1] if raw else None
     cursor = Cursor(Decimal(last.total), last.branch_code) if more and last and sort == "rank" else None
     return rows, matched, ranked, cursor
@@ -611,8 +625,8 @@ def towns_of(session: Session, paths: Iterable[str]) -> dict[str, Town]:
     return {p: next(((c, names[c]) for c in cs if c in names), _NO_TOWN) for p, cs in codes.items()}
 
 
-def ranked_row(x: Any, total: Decimal, standing: Standing, town: Town) -> RankedRow:
-    """A ranking row from a row of PAGE_COLUMNS, its total, standing and township."""
+def ranked_row(x: Any, total: Decimal, standing: Standing) -> RankedRow:
+    """A ranking row from a row of PAGE_COLUMNS, its total and standing."""
     # Trusted database values: constructed without re-validation (a page builds up to 100 of these).
     return RankedRow.model_construct(
         rank=standing.rank,
@@ -622,8 +636,8 @@ def ranked_row(x: Any, total: Decimal, standing: Standing, town: Town) -> Ranked
         branch_name=x.branch_name,
         sector=x.sector,
         region_path=x.region_path,
-        township_code=town[0],
-        township_name=town[1],
+        township_code=x.township_code,
+        township_name=x.township_name,
         region_name=x.region_name,
         status=x.status,
         total=total,

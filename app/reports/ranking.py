@@ -27,7 +27,6 @@ from app.rankings.schemas import RankedRow
 
 A: Any = rankings.A
 B: Any = rankings.B
-R: Any = rankings.R
 
 
 def by_sector(
@@ -43,9 +42,7 @@ def by_sector(
     if not scope.contains_path(region_path):
         raise NotFound("区域不存在或不在您的管辖范围内")
     stmt = (
-        select(*rankings.PAGE_COLUMNS)
-        .join(B, B.id == A.branch_id)
-        .outerjoin(R, R.path == A.region_path)
+        rankings.with_regions(select(*rankings.PAGE_COLUMNS).join(B, B.id == A.branch_id))
         .outerjoin(rankings.PREV, rankings.PREV_JOIN)
         .where(
             A.year == year,
@@ -59,7 +56,6 @@ def by_sector(
     raw = list(session.connection().execute(stmt, {"prev_year": year - 1}))
     order = {s: i for i, s in enumerate(SECTORS)}
     raw.sort(key=lambda x: (order.get(x.sector, len(order)), x.sector, -Decimal(x.total), x.branch_code))
-    towns = rankings.towns_of(session, {x.region_path for x in raw})
     out: dict[str, list[RankedRow]] = {}
     for sector, group in groupby(raw, key=lambda x: x.sector):
         rows = list(group)
@@ -72,6 +68,6 @@ def by_sector(
             below = n - above - len(ties)  # rows with a lower total: PERCENT_RANK() ascending
             pct = below / (n - 1) if n > 1 else 0.0
             standing = rankings.Standing(rank=above + 1, pct=pct)
-            ranked.extend(rankings.ranked_row(x, total, standing, towns[x.region_path]) for x in ties)
+            ranked.extend(rankings.ranked_row(x, total, standing) for x in ties)
             above += len(ties)
     return out
