@@ -21,7 +21,7 @@ from app.api.params import (
     ResultQuery,
     StreamQuery,
 )
-from app.api.render import json_response
+from app.api.render import json_response, values_response
 from app.api.schemas import (
     AssessmentDetail,
     AssessmentPage,
@@ -146,4 +146,4 @@ def list_rankings(
     request: Request, db: SessionDep, client: ClientDep, q: Annotated[RankingQuery, Query()]
 ) -> Response:
     """A year's ranking by total within a region (and sector); ties share a rank (1, 2, 2, 4)."""
-    return json_response(request, service.list_rankings(db, scope=client.scope, query=q))
+    return values_response(request, service.list_rankings(db, scope=client.scope, query=q))

@@ -21,14 +21,15 @@ _CENT = Decimal("0.01")
 T = TypeVar("T")
 
 
-def _decimal_text(value: Decimal) -> str:
+def money_text(value: Decimal) -> str:
+    """An exact decimal as the API writes it: a string with exactly two decimals."""
     return str(value.quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
 # Exact decimals travel as strings with exactly two decimals ("87.50"), never as JSON numbers.
 Money = Annotated[
     Decimal,
-    PlainSerializer(_decimal_text, return_type=str),
+    PlainSerializer(money_text, return_type=str),
     WithJsonSchema(
         {
             "type": "string",

@@ -140,3 +140,16 @@ def test_api_rows_are_the_ranking_service_rows(api, ranked) -> None:  # type: ig
     assert len(expected) == 9
     for limit in (2, 1000):
         assert rows(api, region="990105", limit=limit) == expected
+
+
+def test_body_is_the_schema_written_by_pydantic(api, ranked) -> None:  # type: ignore[no-untyped-def]
+    # The rows are written as plain JSON values (no model per row): the body must be exactly what
+    # RankingPage itself writes — same fields, order, decimal strings, UTF-8 — so the schema stays the contract.
+    from app.api.schemas import RankingPage
+
+    for params in ({"region": "990105", "limit": 1000}, {"region": "990105", "sector": "rural", "limit": 2}):
+        r = api.get("/api/v1/rankings", params={"year": YEAR, **params})
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        page = RankingPage.model_validate_json(r.content)
+        assert page.items and page.model_dump_json().encode() == r.content
+        assert "中共" in r.content.decode("utf-8")  # names travel as UTF-8, not \u escapes
