@@ -56,15 +56,15 @@ class ApiClient:
     scope: Scope
 
 
-def _touch(token: ApiToken, every: timedelta) -> None:
+def _touch(grant: auth_service.TokenGrant, every: timedelta) -> None:
     """Records last_used_at at most once per interval, in its own short write transaction."""
     now = utcnow()
-    if token.last_used_at is not None and now - token.last_used_at < every:
+    if grant.last_used_at is not None and now - grant.last_used_at < every:
         return
     stmt = (
         update(ApiToken)
         .where(
-            col(ApiToken.id) == token.id,
+            col(ApiToken.id) == grant.token_id,
             or_(col(ApiToken.last_used_at).is_(None), col(ApiToken.last_used_at) < now - every),
         )
         .values(last_used_at=now)
@@ -74,7 +74,7 @@ def _touch(token: ApiToken, every: timedelta) -> None:
             session.execute(stmt)
             session.commit()
     except SQLAlchemyError:  # a busy database must not turn a read into an error
-        log.warning("could not record last_used_at of token %s", token.id)
+        log.warning("could not record last_used_at of token %s", grant.token_id)
 
 
 def api_client(
@@ -85,19 +85,18 @@ def api_client(
     """The caller behind the bearer token; 401 without a live token, 429 over its rate."""
     if credentials is None:
         raise Unauthorized("缺少 API 令牌：请在 Authorization 头中提供 Bearer 令牌", invalid=False)
-    token = auth_service.find_token(db, credentials.credentials)
-    if token is None or token.id is None:
+    grant = auth_service.token_grant(db, credentials.credentials)
+    if grant is None:
         raise Unauthorized("API 令牌无效或已吊销", invalid=True)
     settings: ApiSettings = request.app.state.api_settings
     limiter: TokenBucketLimiter = request.app.state.limiter
-    wait = limiter.take(token.id)
+    wait = limiter.take(grant.token_id)
     if wait is not None:
         raise RateLimited(limiter.retry_after(wait))
-    if "read" not in re.split(r"[\s,]+", token.scopes):
+    if "read" not in re.split(r"[\s,]+", grant.scopes):
         raise Forbidden("该令牌没有读取权限")
-    _touch(token, timedelta(seconds=settings.last_used_every_seconds))
-    scope = auth_service.scope_for_region(db, token.region_id)
-    return ApiClient(token_id=token.id, name=token.name, scope=scope)
+    _touch(grant, timedelta(seconds=settings.last_used_every_seconds))
+    return ApiClient(token_id=grant.token_id, name=grant.name, scope=grant.scope)
 
 
 ClientDep = Annotated[ApiClient, Depends(api_client)]

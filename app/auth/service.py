@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
@@ -243,14 +245,42 @@ def create_token(
     return secret, row
 
 
-def find_token(session: Session, secret: str) -> ApiToken | None:
-    """The live token for a bearer secret, or None."""
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a live bearer token allows: who it is, its permissions and the region subtree it sees."""
+
+    token_id: int
+    name: str
+    scopes: str
+    last_used_at: datetime | None
+    scope: Scope
+
+
+_GRANT = (
+    core_select(
+        col(ApiToken.id),
+        col(ApiToken.name),
+        col(ApiToken.scopes),
+        col(ApiToken.last_used_at),
+        col(Region.id),
+        col(Region.path),
+        col(Region.name),
+    )
+    .join(Region, col(Region.id) == col(ApiToken.region_id))
+    .where(col(ApiToken.token_hash) == bindparam("token_hash"), col(ApiToken.revoked_at).is_(None))
+)
+
+
+def token_grant(session: Session, secret: str) -> TokenGrant | None:
+    """The live token for a bearer secret and its region, in one statement (every API request pays for
+    it), or None."""
     if not secret or len(secret) > 200:
         return None
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _sha256(secret))).first()
-    if row is None or row.revoked_at is not None:
+    row = session.connection().execute(_GRANT, {"token_hash": _sha256(secret)}).first()
+    if row is None:
         return None
-    return row
+    token_id, name, scopes, last_used_at, region_id, path, region_name = row._tuple()
+    return TokenGrant(token_id or 0, name, scopes, last_used_at, Scope(region_id or 0, path, region_name))
 
 
 def list_tokens(session: Session) -> list[ApiToken]:
