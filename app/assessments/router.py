@@ -184,7 +184,8 @@ def save_item(
     # The answer is built from what THIS write stored and scored, inside its transaction: no second read
     # of the card after the commit (which, on SQLite, would take the write lock again).
     cs = scoring.criteria_of(db, a)  # cached by its content hash: no query
-    card = scoring.saved_card(db, a, cs, row, result)
+    saver = {actor.user_id: actor.label} if actor.user_id is not None else None
+    card = scoring.saved_card(db, a, cs, row, result, known_users=saver)
     db.commit()
     ci = card.items()[0]
     mode = service.card_mode(actor, a, cs.self_assessment)

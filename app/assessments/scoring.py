@@ -145,14 +145,9 @@ def _weak_cap(session: Session, assessment: Assessment) -> None:
 
     if assessment.stars is None or assessment.stars <= WEAK_CAP_STARS:
         return  # the cap can only lower stars above it: no need to look for a listing
-    from app.dynamic.models import WeakListing
-
-    # The lookup reads only weak listings: flush those if any are pending, but not the assessment and its
-    # entries, which the caller's one flush writes (an autoflush here wrote the wide assessment row twice).
-    if any(isinstance(o, WeakListing) for o in (*session.new, *session.dirty, *session.deleted)):
-        session.flush()
-    with session.no_autoflush:
-        cap, why = weak_star_cap(session, branch_id=assessment.branch_id, year=assessment.year)
+    # No autoflush: the lookup flushes only pending weak listings, not the assessment and its entries,
+    # which the caller's one flush writes (an autoflush here wrote the wide assessment row twice).
+    cap, why = weak_star_cap(session, branch_id=assessment.branch_id, year=assessment.year)
     if cap is not None and assessment.stars is not None and assessment.stars > cap:
         assessment.stars = cap
         assessment.explanation = [
@@ -438,11 +433,17 @@ def _group_of(groups: dict[str, CardGroup], cs: CriteriaSet, leaf: LeafItem) -> 
 
 
 def saved_card(
-    session: Session, assessment: Assessment, cs: CriteriaSet, row: ScoreEntry, result: Result
+    session: Session,
+    assessment: Assessment,
+    cs: CriteriaSet,
+    row: ScoreEntry,
+    result: Result,
+    known_users: dict[int, str] | None = None,
 ) -> Card:
     """The one-item card that answers a save, built from the save's own row and result (no second read of
     the entries, no second scoring): what `card(..., only=row.item_code)` shows, read in the save's
-    transaction. Adds the item's evidence and, on the inspector's card, the item's self-assessment."""
+    transaction. Adds the item's evidence and, on the inspector's card, the item's self-assessment.
+    `known_users` (id → display name: the saver) spares the lookup of who last wrote the row."""
     leaf = cs.find_item(row.item_code)
     assert leaf is not None
     aid = assessment.id or 0
@@ -454,10 +455,13 @@ def saved_card(
         if self_row is not None:
             _set_self(ci, score_item(cs, leaf, _entry_or_none(self_row)))
     users: dict[int, str] = {}
-    if row.updated_by_id is not None:
-        user = session.get(User, row.updated_by_id)
+    by = row.updated_by_id
+    if by is not None and known_users and by in known_users:
+        users[by] = known_users[by]
+    elif by is not None:
+        user = session.get(User, by)
         if user is not None:
-            users[row.updated_by_id] = user.display_name
+            users[by] = user.display_name
     groups: dict[str, CardGroup] = {}
     _group_of(groups, cs, leaf).items.append(ci)
     return Card(assessment, cs, row.source, result, list(groups.values()), users)

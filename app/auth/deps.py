@@ -94,14 +94,12 @@ def _lookup(db: Session, token: str) -> tuple[UserSession, User, Scope] | None:
     settings = get_settings()
     read_engine = get_read_engine()
     if db.get_bind() is read_engine:  # GET/HEAD, and PostgreSQL (one engine)
-        loaded = service.load_session(db, token=token, settings=settings)
-        return None if loaded is None else (*loaded, service.scope_for_user(db, loaded[1]))
+        return service.load_session(db, token=token, settings=settings)
     with Session(read_engine, expire_on_commit=False) as rs:
         loaded = service.load_session(rs, token=token, settings=settings)
-        if loaded is None:
-            return None
-        scope = service.scope_for_user(rs, loaded[1])
-    row, user = loaded
+    if loaded is None:
+        return None
+    row, user, scope = loaded
     return db.merge(row, load=False), db.merge(user, load=False), scope
 
 

@@ -97,22 +97,35 @@ def start_session(
 
 def load_session(
     session: Session, *, token: str, settings: Settings, now: datetime | None = None
-) -> tuple[UserSession, User] | None:
-    """The live session and its user, or None when unknown, revoked, idle or too old."""
+) -> tuple[UserSession, User, Scope] | None:
+    """The live session, its user and the user's scope, or None when unknown, revoked, idle or too old.
+
+    One statement (the session, its user and the user's region joined): every request of a logged-in
+    user starts here."""
     if not token or len(token) > 128:
         return None
     now = now or utcnow()
-    row = session.get(UserSession, _sha256(token))
-    if row is None or row.revoked_at is not None:
+    found = session.exec(
+        select(UserSession, User, col(Region.path), col(Region.name))
+        .join(User, col(User.id) == col(UserSession.user_id))
+        .join(Region, col(Region.id) == col(User.region_id))
+        .where(col(UserSession.id) == _sha256(token))
+    ).first()
+    if found is None:
+        return None
+    row, user, path, region_name = found
+    if row.revoked_at is not None or not user.is_active:
         return None
     if now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
         return None
     if now - row.created_at > timedelta(hours=settings.session_absolute_hours):
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
-        return None
-    return row, user
+    branch_id = user.branch_id if user.role == "branch" else None
+    return (
+        row,
+        user,
+        Scope(region_id=user.region_id, region_path=path, region_name=region_name, branch_id=branch_id),
+    )
 
 
 TOUCH_EVERY = timedelta(seconds=60)
@@ -279,7 +292,7 @@ def token_grant(session: Session, secret: str) -> TokenGrant | None:
     row = session.connection().execute(_GRANT, {"token_hash": _sha256(secret)}).first()
     if row is None:
         return None
-    token_id, name, scopes, last_used_at, region_id, path, region_name = row._tuple()
+    token_id, name, scopes, last_used_at, region_id, path, region_name = row
     return TokenGrant(token_id or 0, name, scopes, last_used_at, Scope(region_id or 0, path, region_name))
 
 

@@ -6,6 +6,7 @@ recompute and the finalize paths call `apply_weak_cap` right after they set the 
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app.assessments.models import Assessment
@@ -17,25 +18,35 @@ WEAK_CAP_STARS = 2
 STEP_KIND = "weak_cap"
 
 
+# Built once: every item save asks it (through recompute), and building and ORM-compiling the statement
+# per call cost more than running it. Plain Core on the session's connection: no autoflush.
+_BLOCKING = (
+    select(col(WeakListing.id))
+    .where(
+        col(WeakListing.branch_id) == bindparam("branch_id"),
+        col(WeakListing.status) == "listed",
+        col(WeakListing.lifted).is_(False),
+        col(WeakListing.year) <= bindparam("year"),
+    )
+    .order_by(col(WeakListing.year).desc())
+    .limit(1)
+)
+
+
 def blocking_listing(session: Session, *, branch_id: int, year: int) -> WeakListing | None:
     """The listing that blocks three stars for the branch's rating of `year`, if any: listed in that
     year or before, not delisted, not lifted.
 
-    Every item save asks this (through recompute) and nearly every answer is "none": the id is looked up
-    first (a column, not an entity), and the row is loaded only when there is one."""
-    stmt = (
-        select(WeakListing.id)
-        .where(
-            WeakListing.branch_id == branch_id,
-            WeakListing.status == "listed",
-            col(WeakListing.lifted).is_(False),
-            WeakListing.year <= year,
-        )
-        .order_by(col(WeakListing.year).desc())
-        .limit(1)
-    )
-    found = session.execute(stmt).scalar()
-    return session.get(WeakListing, found) if found is not None else None
+    Nearly every answer is "none": the id is looked up first (a column, not an entity), and the row is
+    loaded only when there is one. Pending weak listings are flushed first (the lookup must see them);
+    nothing else is, so a recompute's assessment row is written once, by its caller's flush."""
+    if any(isinstance(o, WeakListing) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.flush()
+    found = session.connection().execute(_BLOCKING, {"branch_id": branch_id, "year": year}).scalar()
+    if found is None:
+        return None
+    with session.no_autoflush:
+        return session.get(WeakListing, found)
 
 
 def weak_star_cap(session: Session, *, branch_id: int, year: int) -> tuple[int | None, str | None]:
