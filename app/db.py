@@ -24,11 +24,11 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy import Engine, MetaData, event, make_url
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, SQLModel, create_engine
-from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
 
@@ -228,23 +228,32 @@ def get_read_engine() -> Engine:
     return make_engine(url, write=False, synchronous=settings.sqlite_synchronous)
 
 
+# A session holding more loaded rows than this is closed off the event loop (detaching each costs CPU).
+CLOSE_IN_PLACE_MAX_ROWS = 200
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request; the route handler commits. Safe methods get a read-only engine.
 
     A coroutine, because a sync dependency with `yield` costs two trips through the thread pool (in and
     out, about 0.2 ms each on a two-core machine) and opening a Session does no I/O. Closing it ends the
-    transaction the request left open: on SQLite a ROLLBACK is a library call that never waits for a
-    lock, done in place; on PostgreSQL it is a round trip to the server, done in the thread pool so the
-    event loop never waits on the network."""
+    transaction the request left open and detaches what it loaded: on SQLite, for a session of a few
+    rows, that is a ROLLBACK (a library call that never waits for a lock) and little else, done in place.
+    A PostgreSQL rollback is a round trip to the server and a large session's detach is CPU time: those
+    run in a worker thread of their own (its own limiter, as FastAPI does for a sync dependency's exit,
+    so a close never waits behind requests that wait for this connection)."""
     engine = get_read_engine() if request.method in ("GET", "HEAD") else get_engine()
     session = Session(engine, expire_on_commit=False)
     try:
         yield session
     finally:
-        if engine.dialect.name == "sqlite" or not session.in_transaction():
+        in_place = len(session.identity_map) <= CLOSE_IN_PLACE_MAX_ROWS and (
+            engine.dialect.name == "sqlite" or not session.in_transaction()
+        )
+        if in_place:
             session.close()
         else:
-            await run_in_threadpool(session.close)
+            await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -120,12 +120,7 @@ def load_session(
         return None
     if now - row.created_at > timedelta(hours=settings.session_absolute_hours):
         return None
-    branch_id = user.branch_id if user.role == "branch" else None
-    return (
-        row,
-        user,
-        Scope(region_id=user.region_id, region_path=path, region_name=region_name, branch_id=branch_id),
-    )
+    return row, user, user_scope(user, path, region_name)
 
 
 TOUCH_EVERY = timedelta(seconds=60)
@@ -161,9 +156,21 @@ def scope_for_region(session: Session, region_id: int, branch_id: int | None = N
     return Scope(region_id=region_id, region_path=region.path, region_name=region.name, branch_id=branch_id)
 
 
+def user_scope(user: User, region_path: str, region_name: str) -> Scope:
+    """The region subtree a user may see (a branch user: additionally their one branch), given the path
+    and name of the user's region."""
+    branch_id = user.branch_id if user.role == "branch" else None
+    return Scope(
+        region_id=user.region_id, region_path=region_path, region_name=region_name, branch_id=branch_id
+    )
+
+
 def scope_for_user(session: Session, user: User) -> Scope:
-    """The region subtree a user may see (a branch user: additionally their one branch)."""
-    return scope_for_region(session, user.region_id, user.branch_id if user.role == "branch" else None)
+    """The region subtree a user may see, reading the user's region."""
+    region = session.get(Region, user.region_id)
+    if region is None:
+        raise NotFound("区域不存在")
+    return user_scope(user, region.path, region.name)
 
 
 def create_user(

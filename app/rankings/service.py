@@ -590,7 +590,8 @@ def rank(
     # A page (up to PICK_THEN_LOAD rows) is picked by id first, joining only what the order and filters
     # need, then its columns are loaded for those ids: the region and previous-year joins run for the
     # page, not for every row of a county that the sort reads. Longer pages (exports) load in one go.
-    # A light page has no join to avoid: it is read in one statement.
+    # A light page (no previous year) is read in one statement: in (year, total) order the region joins run
+    # only for the rows the LIMIT keeps, so there is nothing for a pick-then-load to spare.
     step = "light" if light else "ids" if limit <= PICK_THEN_LOAD else "full"
     stmt = _page_stmt(r.shape, sort, step, bool(q), stars is not None, after is not None, use_offset)
     # Core rows through the session's connection: no ORM loading machinery for a page of plain columns.

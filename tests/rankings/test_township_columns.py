@@ -7,12 +7,21 @@ from sqlmodel import Session
 
 from app.auth.scope import Scope
 from app.branches.models import Branch
+from app.db import get_engine
 from app.rankings import service
 from app.regions import service as regions_service
 from tests.rankings.conftest import YEAR, Fixture, _assessment
 
 
-def test_township_of_each_row(rdb: Session, town: Fixture) -> None:
+def test_township_of_each_row(town: Fixture) -> None:
+    with Session(get_engine(), expire_on_commit=False) as rdb:
+        try:
+            _check(rdb, town)
+        finally:
+            rdb.rollback()  # the county-level branch is this test's own
+
+
+def _check(rdb: Session, town: Fixture) -> None:
     county = regions_service.get_by_code(rdb, code="990102")
     organ = Branch(
         code="990102-T99",
