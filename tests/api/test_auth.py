@@ -150,3 +150,18 @@ def test_region_filter_outside_the_scope_is_forbidden(anon, tokens) -> None:  # 
             body = assert_problem(r, 403)
             assert body["errors"][0]["field"] == "region"
         assert anon.get(f"{base}region=990102", headers=qs).status_code == 200
+
+
+def test_every_route_refuses_a_request_without_a_token(anon) -> None:  # type: ignore[no-untyped-def]
+    # Every route of the contract sits behind the bearer token (a route added without ClientDep fails here).
+    fill = {"{code}": "990102001001-01", "{assessment_id}": "1", "{criteria_set_id}": "1"}
+    paths = []
+    for path, item in api_app.openapi()["paths"].items():
+        if "get" in item:
+            for key, value in fill.items():
+                path = path.replace(key, value)
+            paths.append(path)
+    assert len(paths) >= 10
+    for path in paths:
+        assert "{" not in path, path
+        assert_problem(anon.get(f"/api/v1{path}"), 401)
