@@ -303,6 +303,29 @@ def measure(
     return stat
 
 
+def measure_pair(
+    a: Stat, call_a: Callable[[int], str | None], b: Stat, call_b: Callable[[int], str | None], *, n: int
+) -> None:
+    """`call_a` and `call_b` in alternation, each timed into its own stat: two servers answering the same
+    question are compared under the same machine conditions (measured one after the other, a minute
+    apart, the load of a shared two-core machine moved their ratio by ±30 %)."""
+    pairs = ((a, call_a), (b, call_b))
+    for i in range(2):
+        for stat, call in pairs:
+            why = call(-1 - i)
+            if why:
+                stat.fail(f"warm-up: {why}")
+    for i in range(n):
+        for stat, call in pairs if i % 2 == 0 else pairs[::-1]:
+            t0 = time.perf_counter()
+            why = call(i)
+            ms = (time.perf_counter() - t0) * 1000
+            if why:
+                stat.fail(why)
+            else:
+                stat.samples.append(ms)
+
+
 def expect(r: Response, status: int = 200, *, contains: str | None = None) -> str | None:
     """None when the response is right, else a short reason."""
     if r.status != status:

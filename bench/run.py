@@ -26,12 +26,24 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Client, RssSampler, Server, Stat, expect, free_port, machine, measure, rss_kib
+from bench.harness import (
+    Client,
+    RssSampler,
+    Server,
+    Stat,
+    expect,
+    free_port,
+    machine,
+    measure,
+    measure_pair,
+    rss_kib,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -311,14 +323,14 @@ class Suite:
                 lambda i: api_call(i, f"{path}&cursor={urllib.parse.quote(deep)}"),
                 n=self.n,
             )
-        api.close()
         self.bench_floor()
         if not self.args.no_datasette and self.picks.dialect == "sqlite":
-            self.bench_datasette()
+            self.bench_datasette(api_call)
         elif self.picks.dialect != "sqlite":
             s = self.stat("datasette_rankings", "Datasette JSON（同一 SQL）")
             s.available = False
             s.note = "Datasette 只支持 SQLite"
+        api.close()
 
     def _fragment(self, c: Client, url: str) -> str | None:
         r = c.request("GET", url, headers={"HX-Request": "true"})
@@ -426,12 +438,18 @@ class Suite:
             s.note = f"rows differ from the API: {codes} vs {self.info.get('api_first_codes')}"
             s.fail(s.note)
 
-    def bench_datasette(self) -> None:
-        s = self.stat("datasette_rankings", "同一页排名：Datasette JSON（同一 SQL，_shape=array）")
+    def bench_datasette(self, product: Callable[[int], str | None]) -> None:
+        """Datasette serving the same page, its requests alternated with the product's (`product`)."""
+        s = self.stat(
+            "datasette_rankings", "同一页排名：Datasette JSON（同一 SQL，_shape=array；与产品交替请求）"
+        )
         if not DATASETTE.exists():
             s.available = False
             s.note = "bench/.venv-datasette 未安装（见 BENCHMARKS.md）"
             return
+        paired = self.stat(
+            "api_rankings_paired", "同一页排名：产品 /api/v1/rankings（与 Datasette 交替请求）"
+        )
         db = Path(self.url.removeprefix("sqlite:///"))
         port = free_port()
         argv = [str(DATASETTE), "serve", str(db), "--host", "127.0.0.1", "--port", str(port)]
@@ -454,7 +472,7 @@ class Suite:
                     return "rows differ from the API"
                 return None
 
-            measure(s, call, n=self.n)
+            measure_pair(paired, product, s, call, n=self.n)
             s.extra["rss_mib"] = round(rss_kib(ds.pid) / 1024, 1)
             c.close()
         finally:
@@ -784,13 +802,15 @@ class Suite:
         api = self.stats.get("api_rankings")
         raw = self.stats.get("raw_rankings")
         ds = self.stats.get("datasette_rankings")
+        paired = self.stats.get("api_rankings_paired")
 
         def ratio(a: Stat | None, b: Stat | None) -> float | None:
             if a is None or b is None or not a.median or not b.median:
                 return None
             return round(a.median / b.median, 2)
 
-        return {"product/raw": ratio(api, raw), "product/datasette": ratio(api, ds)}
+        # Against Datasette: the product's requests alternated with Datasette's (same machine conditions).
+        return {"product/raw": ratio(api, raw), "product/datasette": ratio(paired or api, ds)}
 
     def results(self) -> dict[str, Any]:
         return {
