@@ -285,18 +285,10 @@ def measure(
     `min_n` samples exist), recording the wall time of each call in ms. `call` returns None when the answer
     was right, else the reason it was not (counted as a failure, its time not recorded)."""
     for i in range(warmup):
-        why = call(-1 - i)
-        if why:
-            stat.fail(f"warm-up: {why}")
+        _timed(stat, call, -1 - i)
     start = time.perf_counter()
     for i in range(n):
-        t0 = time.perf_counter()
-        why = call(i)
-        ms = (time.perf_counter() - t0) * 1000
-        if why:
-            stat.fail(why)
-        else:
-            stat.samples.append(ms)
+        _timed(stat, call, i)
         if time.perf_counter() - start > max_seconds and len(stat.samples) >= min_n:
             stat.note = (stat.note + f" stopped after {max_seconds:.0f}s").strip()
             break
@@ -312,18 +304,21 @@ def measure_pair(
     pairs = ((a, call_a), (b, call_b))
     for i in range(2):
         for stat, call in pairs:
-            why = call(-1 - i)
-            if why:
-                stat.fail(f"warm-up: {why}")
+            _timed(stat, call, -1 - i)
     for i in range(n):
         for stat, call in pairs if i % 2 == 0 else pairs[::-1]:
-            t0 = time.perf_counter()
-            why = call(i)
-            ms = (time.perf_counter() - t0) * 1000
-            if why:
-                stat.fail(why)
-            else:
-                stat.samples.append(ms)
+            _timed(stat, call, i)
+
+
+def _timed(stat: Stat, call: Callable[[int], str | None], i: int) -> None:
+    """One call: its wall time recorded in ms (i >= 0), or its failure (a negative i is a warm-up)."""
+    t0 = time.perf_counter()
+    why = call(i)
+    ms = (time.perf_counter() - t0) * 1000
+    if why:
+        stat.fail(why if i >= 0 else f"warm-up: {why}")
+    elif i >= 0:
+        stat.samples.append(ms)
 
 
 def expect(r: Response, status: int = 200, *, contains: str | None = None) -> str | None:

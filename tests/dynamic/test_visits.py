@@ -18,6 +18,16 @@ from tests.dynamic.conftest import World, add_assessment, add_branch, add_scored
 ACTOR = audit.Actor(None, "测试")
 
 
+def _scored_at(session: Session, world: World, when: datetime) -> None:
+    """Branch S, with a 2036 assessment whose inspector last scored an item at `when`."""
+    s = add_branch(session, world, "S")
+    a = add_assessment(session, world, s, 2036, stars=3)
+    entry = {"points": "40"}
+    session.add(
+        ScoreEntry(assessment_id=a.id or 0, source="inspector", item_code="A1", entry=entry, updated_at=when)
+    )
+
+
 def _build(session: Session, world: World) -> None:
     w = add_branch(session, world, "W")
     weak.list_manually(
@@ -27,17 +37,7 @@ def _build(session: Session, world: World) -> None:
         data=WeakDecision(branch=w.code, year=2037, reason="书记不胜任"),
     )
     session.add(Visit(branch_id=w.id or 0, visited_on=days_ago(0)))
-    s = add_branch(session, world, "S")
-    a = add_assessment(session, world, s, 2036, stars=3)
-    session.add(
-        ScoreEntry(
-            assessment_id=a.id or 0,
-            source="inspector",
-            item_code="A1",
-            entry={"points": "40"},
-            updated_at=utcnow() - timedelta(days=400),
-        )
-    )
+    _scored_at(session, world, utcnow() - timedelta(days=400))
     n = add_branch(session, world, "N")
     session.add(Visit(branch_id=n.id or 0, visited_on=days_ago(365), purpose="回访"))
     i = add_branch(session, world, "I")
@@ -95,18 +95,7 @@ def test_planner_page_and_recording_a_visit(session: Session, world: World, as_u
 
 def test_days_since_a_scoring_counts_beijing_days(session: Session, world: World) -> None:
     """A score saved at 17:00 UTC was saved the next morning in Beijing; the count agrees at any hour."""
-    s = add_branch(session, world, "S")
-    a = add_assessment(session, world, s, 2036, stars=3)
-    saved = datetime(2026, 3, 1, 17, 0, tzinfo=UTC)  # 2026-03-02 01:00 in Beijing
-    session.add(
-        ScoreEntry(
-            assessment_id=a.id or 0,
-            source="inspector",
-            item_code="A1",
-            entry={"points": "40"},
-            updated_at=saved,
-        )
-    )
+    _scored_at(session, world, datetime(2026, 3, 1, 17, 0, tzinfo=UTC))  # 2026-03-02 01:00 in Beijing
     session.commit()
     items = dynamic_service.visit_priorities(
         session, scope=world.town_scope, year=2038, today=date(2026, 3, 12)
