@@ -167,10 +167,8 @@ def user_scope(user: User, region_path: str, region_name: str) -> Scope:
 
 def scope_for_user(session: Session, user: User) -> Scope:
     """The region subtree a user may see, reading the user's region."""
-    region = session.get(Region, user.region_id)
-    if region is None:
-        raise NotFound("区域不存在")
-    return user_scope(user, region.path, region.name)
+    region = scope_for_region(session, user.region_id)
+    return user_scope(user, region.region_path, region.region_name)
 
 
 def create_user(

@@ -107,21 +107,6 @@ def regions_by_code(session: Session, codes: Iterable[str]) -> dict[str, Region]
     return out
 
 
-def township_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
-    """code → name of the townships among `codes` (plain rows: a page of a ranking needs only these)."""
-    wanted = sorted(set(codes))
-    out: dict[str, str] = {}
-    for start in range(0, len(wanted), 900):
-        rows = session.connection().execute(_TOWNSHIPS, {"codes": wanted[start : start + 900]})
-        out.update((code, name) for code, name in rows)
-    return out
-
-
-_TOWNSHIPS = select(R.code, R.name).where(
-    R.code.in_(bindparam("codes", expanding=True)), R.level == "township"
-)
-
-
 def township_of_path(path: str, regions: dict[str, Region]) -> Region | None:
     for code in path_codes(path):
         r = regions.get(code)
@@ -620,10 +605,22 @@ def rank(
 
 
 def towns_of(session: Session, paths: Iterable[str]) -> dict[str, Town]:
-    """path → its township (code, name); a page's rows share a few dozen paths, each looked up once."""
-    codes = {p: path_codes(p) for p in paths}
-    names = township_names(session, (c for cs in codes.values() for c in cs))
-    return {p: next(((c, names[c]) for c in cs if c in names), _NO_TOWN) for p, cs in codes.items()}
+    """path → its township (code, name), by the rule of TOWN_CODE/TOWN_NAME (the one a ranking page joins),
+    for callers that have paths rather than rows; each path is looked up once."""
+    wanted = sorted(set(paths))
+    out: dict[str, Town] = dict.fromkeys(wanted, _NO_TOWN)
+    for start in range(0, len(wanted), 900):
+        rows = session.connection().execute(_TOWNS, {"paths": wanted[start : start + 900]})
+        out.update((path, (code, name)) for path, code, name in rows)
+    return out
+
+
+_TOWNS = (
+    select(R.path, TOWN_CODE, TOWN_NAME)
+    .select_from(R)
+    .outerjoin(TOWN_PARENT, TOWN_PARENT.id == R.parent_id)
+    .where(R.path.in_(bindparam("paths", expanding=True)))
+)
 
 
 def ranked_row(x: Any, total: Decimal, standing: Standing) -> RankedRow:
