@@ -228,6 +228,18 @@ def get_read_engine() -> Engine:
     return make_engine(url, write=False, synchronous=settings.sqlite_synchronous)
 
 
+@contextmanager
+def read_session_beside(session: Session) -> Iterator[Session]:
+    """A session on the read engine for the reads of a write request that need no writer lock (on SQLite
+    the write session's first statement takes it); `session` itself where both engines are one
+    (PostgreSQL). Rows it loads can be attached to `session` without SQL (``merge(..., load=False)``)."""
+    if session.get_bind() is get_read_engine():
+        yield session
+        return
+    with Session(get_read_engine(), expire_on_commit=False) as read:
+        yield read
+
+
 # A session holding more loaded rows than this is closed off the event loop (detaching each costs CPU).
 CLOSE_IN_PLACE_MAX_ROWS = 200
 

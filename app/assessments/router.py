@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
+from sqlmodel import Session
 
 from app import clock, labels
 from app.assessments import evidence as evidence_service
@@ -17,7 +18,7 @@ from app.audit import service as audit_service
 from app.auth.deps import CurrentPrincipal, Principal
 from app.auth.roles import Perm
 from app.branches.models import Branch
-from app.db import SessionDep
+from app.db import SessionDep, read_session_beside
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.labels import ASSESSMENT_STATUSES
 from app.web.htmx import is_fragment_request, redirect, render, wants_json
@@ -169,24 +170,42 @@ def save_item(
     item_code: ItemCode,
     body: Annotated[ItemSave, Body()],
 ) -> Response:
-    """Saves one item's entry on the version it was based on; answers the item and the new totals."""
-    a, actor = _load(db, principal, assessment_id)
+    """Saves one item's entry on the version it was based on; answers the item and the new totals.
+
+    On SQLite the save is checked and scored on the read engine and written under the writer lock only
+    when nothing it rests on changed (service.save_item_read_first); on PostgreSQL, in one transaction
+    under the assessment's row lock. The answer is built from what THIS write stored and scored: no
+    second read of the card after the commit."""
+    actor = actor_of(principal)
     source = "self" if actor.role == "branch" else "inspector"
-    try:
-        row, result = service.save_item(
-            db, actor=actor, assessment=a, item_code=item_code, source=source, data=body
-        )
-    except (Conflict, ValidationFailed) as exc:
-        db.rollback()
-        if not is_fragment_request(request):
-            raise
-        return _item_refused(request, db, principal, assessment_id, item_code, exc)
-    # The answer is built from what THIS write stored and scored, inside its transaction: no second read
-    # of the card after the commit (which, on SQLite, would take the write lock again).
-    cs = scoring.criteria_of(db, a)  # cached by its content hash: no query
-    saver = {actor.user_id: actor.label} if actor.user_id is not None else None
-    card = scoring.saved_card(db, a, cs, row, result, known_users=saver)
-    db.commit()
+    with read_session_beside(db) as read:
+        try:
+            if read is db:
+                a = service.get(db, assessment_id=assessment_id, scope=actor.scope)
+                row, result = service.save_item(
+                    db, actor=actor, assessment=a, item_code=item_code, source=source, data=body
+                )
+            else:
+                a, row, result = service.save_item_read_first(
+                    db,
+                    read,
+                    actor=actor,
+                    assessment_id=assessment_id,
+                    item_code=item_code,
+                    source=source,
+                    data=body,
+                )
+        except (Conflict, ValidationFailed) as exc:
+            db.rollback()
+            read.rollback()  # the refusal shows the item as stored now, not as this request first read it
+            if not is_fragment_request(request):
+                raise
+            return _item_refused(request, read, principal, assessment_id, item_code, exc)
+        db.commit()
+        # The item's evidence and self-assessment, read where no writer lock is held.
+        cs = scoring.criteria_of(read, a)  # cached by its content hash: no query
+        saver = {actor.user_id: actor.label} if actor.user_id is not None else None
+        card = scoring.saved_card(read, a, cs, row, result, known_users=saver)
     ci = card.items()[0]
     mode = service.card_mode(actor, a, cs.self_assessment)
     totals = scoring.totals_public(a, card.result, mode.source)
@@ -198,7 +217,7 @@ def save_item(
 
 def _item_refused(
     request: Request,
-    db: SessionDep,
+    db: Session,
     principal: Principal,
     assessment_id: int,
     item_code: str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -93,26 +94,108 @@ def build_entries(rows: Sequence[EntryRow], extras: dict[str, Any] | None) -> En
     return Entries(items, base.vetoes, base.prerequisites, base.appraisal, base.designation)
 
 
+@dataclass
+class EntryState:
+    """An entry row's columns as they will be stored: what a save computes before it writes (the stored
+    ``ScoreEntry`` stays untouched until then). Satisfies ``EntryRow`` and ``entries_json.EntryRow``."""
+
+    source: str
+    item_code: str
+    entry: dict[str, Any]
+    score: Decimal | None
+    note: str | None
+    version: int
+    updated_at: datetime
+    updated_by_id: int | None
+
+    @classmethod
+    def of(cls, row: ScoreEntry) -> EntryState:
+        return cls(
+            row.source,
+            row.item_code,
+            row.entry,
+            row.score,
+            row.note,
+            row.version,
+            row.updated_at,
+            row.updated_by_id,
+        )
+
+
+@dataclass(frozen=True)
+class Scored:
+    """What scoring a source's entries stores: the assessment's columns (``values``) and the item score of
+    each entry whose stored score changes (``scores``, by item code). Computed without a session."""
+
+    result: Result
+    values: dict[str, Any]
+    scores: dict[str, Decimal | None]
+
+
+def score_entries(
+    cs: CriteriaSet, source: str, rows: Sequence[EntryState], extras: dict[str, Any] | None
+) -> Scored:
+    """Scores one source's entries (all of them, as they will be stored) and says what to store. Sets each
+    state's ``score``, so the stored entries text carries the scores being stored. Pure: no session."""
+    result = score(cs, build_entries(rows, extras if source == "inspector" else None))
+    scores: dict[str, Decimal | None] = {}
+    for row in rows:
+        item = result.items.get(row.item_code)
+        # Stored as its column holds it: two decimals, half up. PostgreSQL's numeric(7, 2) rounded 4.125
+        # itself; SQLite kept the REAL, which the API, the export and the stored text rendered differently.
+        new = cents(item.score) if item and item.score is not None else None
+        if new != row.score:
+            scores[row.item_code] = row.score = new
+    text = entries_json.entries_text(rows)
+    if source != "inspector":
+        return Scored(result, {"self_total": result.total, "self_entries_json": text}, scores)
+    scored = sum(1 for r in result.items.values() if r.scored)
+    values = {
+        "total": result.total,
+        "band_stars": result.band_stars,
+        "stars": result.stars,
+        "vetoed": result.vetoed,
+        "designated": result.designated,
+        "items_total": len(result.items),
+        "items_scored": min(scored, len(result.items)),
+        "explanation": explanation_json(result),
+        "inspector_entries_json": text,
+    }
+    return Scored(result, values, scores)
+
+
+def store_scored(
+    session: Session, assessment: Assessment, rows: Sequence[ScoreEntry], scored: Scored
+) -> None:
+    """Writes a ``Scored`` onto the assessment and its loaded entry rows (only changed values become
+    UPDATEs), then caps the inspector's stars by a weak-branch listing."""
+    for row in rows:
+        if row.item_code in scored.scores:
+            row.score = scored.scores[row.item_code]
+    for key, value in scored.values.items():
+        setattr(assessment, key, value)
+    if "stars" in scored.values:
+        _weak_cap(session, assessment)
+    session.add(assessment)
+
+
 def recompute(session: Session, assessment: Assessment, cs: CriteriaSet | None = None) -> Result:
     """Scores the inspector's entries and stores totals, stars and the explanation on the assessment,
     and each item's score on its entry row (same transaction as the change that caused it)."""
+    return _recompute(session, assessment, "inspector", cs)
+
+
+def recompute_self(session: Session, assessment: Assessment, cs: CriteriaSet | None = None) -> Result:
+    """Scores the branch's self-assessment and stores its total."""
+    return _recompute(session, assessment, "self", cs)
+
+
+def _recompute(session: Session, assessment: Assessment, source: str, cs: CriteriaSet | None) -> Result:
     cs = cs or criteria_of(session, assessment)
-    rows = entry_rows(session, assessment.id or 0, "inspector")
-    result = score(cs, build_entries(rows, assessment.extras))
-    _store_scores(rows, result)
-    scored = sum(1 for r in result.items.values() if r.scored)
-    assessment.total = result.total
-    assessment.band_stars = result.band_stars
-    assessment.stars = result.stars
-    assessment.vetoed = result.vetoed
-    assessment.designated = result.designated
-    assessment.items_total = len(result.items)
-    assessment.items_scored = min(scored, len(result.items))
-    assessment.explanation = explanation_json(result)
-    store_entries_text(assessment, "inspector", rows)
-    _weak_cap(session, assessment)
-    session.add(assessment)
-    return result
+    rows = entry_rows(session, assessment.id or 0, source)
+    scored = score_entries(cs, source, [EntryState.of(r) for r in rows], assessment.extras)
+    store_scored(session, assessment, rows, scored)
+    return scored.result
 
 
 def explanation_json(result: Result) -> list[dict[str, Any]]:
@@ -125,17 +208,6 @@ def explanation_json(result: Result) -> list[dict[str, Any]]:
 
 def _plain_value(value: Any) -> Any:
     return dec_str(value) if isinstance(value, Decimal) else value
-
-
-def _store_scores(rows: list[ScoreEntry], result: Result) -> None:
-    """Each entry row's item score (rows are loaded in the session: only changed ones become UPDATEs)."""
-    for row in rows:
-        item = result.items.get(row.item_code)
-        # Stored as its column holds it: two decimals, half up. PostgreSQL's numeric(7, 2) rounded 4.125
-        # itself; SQLite kept the REAL, which the API, the export and the stored text rendered differently.
-        new = cents(item.score) if item and item.score is not None else None
-        if new != row.score:
-            row.score = new
 
 
 def _weak_cap(session: Session, assessment: Assessment) -> None:
@@ -154,18 +226,6 @@ def _weak_cap(session: Session, assessment: Assessment) -> None:
             *assessment.explanation,
             {"kind": STEP_KIND, "code": None, "text": why, "value": str(cap)},
         ]
-
-
-def recompute_self(session: Session, assessment: Assessment, cs: CriteriaSet | None = None) -> Result:
-    """Scores the branch's self-assessment and stores its total."""
-    cs = cs or criteria_of(session, assessment)
-    rows = entry_rows(session, assessment.id or 0, "self")
-    result = score(cs, build_entries(rows, None))
-    _store_scores(rows, result)
-    assessment.self_total = result.total
-    store_entries_text(assessment, "self", rows)
-    session.add(assessment)
-    return result
 
 
 def store_entries_text(assessment: Assessment, source: str, rows: Sequence[ScoreEntry]) -> None:

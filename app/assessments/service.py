@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import and_, bindparam, case, func, or_
 from sqlmodel import Session, col, select
 
 from app.assessments import scoring
@@ -135,12 +135,36 @@ def _check_item_write(actor: Actor, a: Assessment, source: str, self_enabled: bo
             raise Locked("自评已提交，不能再修改")
 
 
-def save_item(
+@dataclass
+class ItemSavePlan:
+    """One item save, validated and scored but not written: what `apply_item_save` writes.
+
+    Computed from the assessment and entries as one transaction read them (`plan_item_save` changes no
+    loaded row), so on SQLite it can be computed on the read engine, outside the writer lock, and written
+    under it if nothing it was computed from changed since (`plan_is_current`)."""
+
+    assessment: Assessment  # as read, unchanged
+    source: str
+    item_code: str
+    row: ScoreEntry | None  # the stored entry as read (None: the first save of the item), unchanged
+    rows: list[ScoreEntry]  # all of the source's stored entries as read, unchanged
+    saved: scoring.EntryState  # the item's entry as it will be stored
+    scored: scoring.Scored
+    start_scoring: bool  # the first inspector save moves a draft or self-submitted assessment to scoring
+    unchanged: bool  # the same entry and note as stored: nothing to write (a retried save)
+    base: tuple[int, str, int]  # what the plan rests on: version, status, the sum of the entries' versions
+
+    @property
+    def result(self) -> Result:
+        return self.scored.result
+
+
+def plan_item_save(
     session: Session, *, actor: Actor, assessment: Assessment, item_code: str, source: str, data: ItemSave
-) -> tuple[ScoreEntry, Result]:
-    """Saves one item's entry if `data.version` matches the stored one; recomputes the totals."""
+) -> ItemSavePlan:
+    """Checks one item save (permission, state, the entry, its version) and scores the entries it would
+    leave; raises the refusal. Reads only: no loaded row is changed."""
     cs = scoring.criteria_of(session, assessment)
-    lock(session, assessment)
     _check_item_write(actor, assessment, source, cs.self_assessment)
     if cs.find_item(item_code) is None:
         raise NotFound("该评分标准中没有这个指标")
@@ -153,60 +177,164 @@ def save_item(
     problems = validate_entry(cs, item_code, entry)
     if problems:
         raise ValidationFailed("；".join(problems), field_errors={item_code: "；".join(problems)})
-    row = scoring.entry_row(session, assessment.id or 0, source, item_code)
-    current_version = row.version if row else 0
+    rows = scoring.entry_rows(session, assessment.id or 0, source)
+    row = next((r for r in rows if r.item_code == item_code), None)
     new_json = entry.to_json()
-    if row is not None and _same(row, new_json, data.note):
-        # Nothing changes: a retry of a write that already landed (its answer was lost on the way) or
-        # the same value sent twice. Neither is a conflict, and neither is a new version or audit event.
-        return row, _result_for(session, assessment, cs, source)
-    if data.version != current_version:
+    # Nothing changes: a retry of a write that already landed (its answer was lost on the way) or the same
+    # value sent twice. Neither is a conflict, and neither is a new version or audit event.
+    unchanged = row is not None and _same(row, new_json, data.note)
+    current_version = row.version if row else 0
+    if not unchanged and data.version != current_version:
         current = entry_public(session, row) if row else None
         who = current["updated_by"] if current else None
         raise Conflict(
             f"该指标已被{who or '他人'}修改，您的修改未保存；请查看最新内容后再改",
             extra={"current": _jsonable(current)},
         )
-    old = {"entry": row.entry, "note": row.note} if row else None
-    if row is None:
-        row = ScoreEntry(
-            assessment_id=assessment.id or 0,
-            source=source,
-            item_code=item_code,
-            entry=new_json,
-            note=data.note,
-            updated_by_id=actor.user_id,
-        )
+    states = [scoring.EntryState.of(r) for r in rows if r is not row]
+    if unchanged and row is not None:
+        saved = scoring.EntryState.of(row)
     else:
-        row.entry = new_json
-        row.note = data.note
-        row.version += 1
-        row.updated_by_id = actor.user_id
-        row.updated_at = utcnow()
-    session.add(row)
-    session.flush()
-    if source == "inspector" and assessment.status in ("draft", "self_submitted"):
-        transition_record(session, actor, assessment, "scoring", reason="开始考评")
-        assessment.inspector_id = actor.user_id
-    assessment.updated_at = utcnow()
-    result = (
-        scoring.recompute(session, assessment, cs)
-        if source == "inspector"
-        else scoring.recompute_self(session, assessment, cs)
+        saved = scoring.EntryState(
+            source, item_code, new_json, None, data.note, current_version + 1, utcnow(), actor.user_id
+        )
+    scored = scoring.score_entries(cs, source, [*states, saved], assessment.extras)
+    return ItemSavePlan(
+        assessment=assessment,
+        source=source,
+        item_code=item_code,
+        row=row,
+        rows=rows,
+        saved=saved,
+        scored=scored,
+        start_scoring=source == "inspector" and assessment.status in ("draft", "self_submitted"),
+        unchanged=unchanged,
+        base=(assessment.version, assessment.status, sum(r.version for r in rows)),
     )
+
+
+# Built once: the state a plan rests on, read again under the writer lock (one row, one index range).
+_ENTRY_VERSIONS = (
+    select(func.coalesce(func.sum(ScoreEntry.version), 0))
+    .where(ScoreEntry.assessment_id == bindparam("aid"), ScoreEntry.source == bindparam("source"))
+    .scalar_subquery()
+)
+_PLAN_BASE = (
+    select(col(Assessment.version), col(Assessment.status), _ENTRY_VERSIONS)
+    .where(col(Assessment.id) == bindparam("aid"))
+    .with_for_update()  # PostgreSQL: the row lock `lock` takes; SQLite: nothing (its writer lock is held)
+)
+
+
+def plan_is_current(session: Session, plan: ItemSavePlan) -> bool:
+    """Whether what the plan was computed from is still what is stored: the assessment's version (every
+    workflow step and extras change bumps it), its status and the source's entries (every entry save adds
+    a row at version 1 or bumps one by 1, and none is deleted: the sum of their versions only grows).
+
+    Run in the writing transaction, where it takes the lock that then holds until the commit: SQLite's
+    writer lock (its first statement), PostgreSQL's row lock on the assessment."""
+    params = {"aid": plan.assessment.id, "source": plan.source}
+    stored = session.connection().execute(_PLAN_BASE, params).one_or_none()
+    return stored is not None and tuple(stored) == plan.base
+
+
+def apply_item_save(session: Session, plan: ItemSavePlan, *, actor: Actor) -> tuple[ScoreEntry, Assessment]:
+    """Writes a plan (the entry, the assessment's totals, the audit events) in the session's transaction;
+    answers the stored entry and the assessment. The caller has made sure the plan is current."""
+    if plan.unchanged:
+        assert plan.row is not None
+        return plan.row, plan.assessment
+    a = _attached(session, plan.assessment)
+    saved = plan.saved
+    if plan.row is None:
+        row = ScoreEntry(
+            assessment_id=a.id or 0,
+            source=plan.source,
+            item_code=plan.item_code,
+            entry=saved.entry,
+            score=saved.score,
+            note=saved.note,
+            version=saved.version,
+            updated_by_id=saved.updated_by_id,
+            updated_at=saved.updated_at,
+        )
+        session.add(row)
+    else:
+        row = _attached(session, plan.row)
+        old = {"entry": row.entry, "note": row.note}
+        row.entry, row.note, row.score = saved.entry, saved.note, saved.score
+        row.version, row.updated_by_id, row.updated_at = saved.version, saved.updated_by_id, saved.updated_at
+    others = [
+        _attached(session, r) for r in plan.rows if r is not plan.row and r.item_code in plan.scored.scores
+    ]
+    if plan.start_scoring:
+        transition_record(session, actor, a, "scoring", reason="开始考评")
+        a.inspector_id = actor.user_id
+    a.updated_at = saved.updated_at
+    scoring.store_scored(session, a, others, plan.scored)
     audit.record(
         session,
         actor=actor.audit,
-        action=f"score.{source}",
+        action=f"score.{plan.source}",
         entity_type="assessment",
-        entity_id=assessment.id,
-        assessment_id=assessment.id,
-        item_code=item_code,
-        old=old,
-        new={"entry": new_json, "note": data.note},
+        entity_id=a.id,
+        assessment_id=a.id,
+        item_code=plan.item_code,
+        old=None if plan.row is None else old,
+        new={"entry": saved.entry, "note": saved.note},
     )
+    return row, a
+
+
+def _attached(session: Session, obj: Any) -> Any:
+    """A row read by another session (the read engine's), attached to this one as loaded, without SQL."""
+    return obj if obj in session else session.merge(obj, load=False)
+
+
+def save_item(
+    session: Session, *, actor: Actor, assessment: Assessment, item_code: str, source: str, data: ItemSave
+) -> tuple[ScoreEntry, Result]:
+    """Saves one item's entry if `data.version` matches the stored one; recomputes the totals. Reads and
+    writes in the session's one transaction (on PostgreSQL, under the assessment's row lock)."""
+    lock(session, assessment)
+    plan = plan_item_save(
+        session, actor=actor, assessment=assessment, item_code=item_code, source=source, data=data
+    )
+    row, _ = apply_item_save(session, plan, actor=actor)
     session.flush()
-    return row, result
+    return row, plan.result
+
+
+def save_item_read_first(
+    session: Session,
+    read: Session,
+    *,
+    actor: Actor,
+    assessment_id: int,
+    item_code: str,
+    source: str,
+    data: ItemSave,
+) -> tuple[Assessment, ScoreEntry, Result]:
+    """`save_item` for SQLite, where a writing transaction holds the database's writer lock from its first
+    statement to its commit, so every save waits for the one before it to finish.
+
+    The save is checked and scored in `read` (a read-engine session: its own snapshot, no lock) and only
+    written in `session`, under the lock, after `plan_is_current` has found that nothing it was computed
+    from has changed. When something did (another save of the same assessment landed in between), it is
+    checked and scored again under the lock, as `save_item` does. A refusal raises before any lock is
+    taken; a retried save that changes nothing writes nothing."""
+    a = get(read, assessment_id=assessment_id, scope=actor.scope)
+    plan = plan_item_save(read, actor=actor, assessment=a, item_code=item_code, source=source, data=data)
+    if plan.unchanged:
+        assert plan.row is not None
+        return a, plan.row, plan.result
+    if plan_is_current(session, plan):
+        row, a = apply_item_save(session, plan, actor=actor)
+        session.flush()
+        return a, row, plan.result
+    a = get(session, assessment_id=assessment_id, scope=actor.scope)
+    row, result = save_item(session, actor=actor, assessment=a, item_code=item_code, source=source, data=data)
+    return a, row, result
 
 
 def save_extras(
@@ -318,12 +446,6 @@ def _same_extras(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return all(
         _norm(a.get(k)) == _norm(b.get(k)) for k in ("vetoes", "prerequisites", "appraisal", "designation")
     )
-
-
-def _result_for(session: Session, assessment: Assessment, cs: Any, source: str) -> Result:
-    if source == "inspector":
-        return scoring.result_of(session, assessment, cs)
-    return scoring.self_result_of(session, assessment, cs)
 
 
 def _norm(value: Any) -> Any:

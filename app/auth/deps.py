@@ -17,7 +17,7 @@ from app.auth.models import User, UserSession
 from app.auth.roles import Perm, has_perm
 from app.auth.scope import Scope
 from app.config import get_settings
-from app.db import SessionDep, get_read_engine
+from app.db import SessionDep, read_session_beside
 from app.errors import Forbidden
 from app.web.errors import LoginRequired
 
@@ -92,13 +92,10 @@ def _lookup(db: Session, token: str) -> tuple[UserSession, User, Scope] | None:
     So the lookup runs in a short read transaction of its own, and the rows are then attached to the
     request's session without SQL (merge, load=False), as if it had loaded them itself."""
     settings = get_settings()
-    read_engine = get_read_engine()
-    if db.get_bind() is read_engine:  # GET/HEAD, and PostgreSQL (one engine)
-        return service.load_session(db, token=token, settings=settings)
-    with Session(read_engine, expire_on_commit=False) as rs:
-        loaded = service.load_session(rs, token=token, settings=settings)
-    if loaded is None:
-        return None
+    with read_session_beside(db) as read:
+        loaded = service.load_session(read, token=token, settings=settings)
+        if loaded is None or read is db:
+            return loaded
     row, user, scope = loaded
     return db.merge(row, load=False), db.merge(user, load=False), scope
 
