@@ -228,18 +228,6 @@ def get_read_engine() -> Engine:
     return make_engine(url, write=False, synchronous=settings.sqlite_synchronous)
 
 
-@contextmanager
-def read_session_beside(session: Session) -> Iterator[Session]:
-    """A session on the read engine for the reads of a write request that need no writer lock (on SQLite
-    the write session's first statement takes it); `session` itself where both engines are one
-    (PostgreSQL). Rows it loads can be attached to `session` without SQL (``merge(..., load=False)``)."""
-    if session.get_bind() is get_read_engine():
-        yield session
-        return
-    with Session(get_read_engine(), expire_on_commit=False) as read:
-        yield read
-
-
 # A session holding more loaded rows than this is closed off the event loop (detaching each costs CPU).
 CLOSE_IN_PLACE_MAX_ROWS = 200
 
@@ -269,6 +257,26 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+async def get_read_session(db: SessionDep) -> AsyncIterator[Session]:
+    """The request's session for reads that need no writer lock: on SQLite a write request's own session
+    is on the write engine, whose first statement takes the database's writer lock, so its lock-free
+    reads (the login lookup, an item save's checks and scoring) go to one session on the read engine,
+    shared by every dependency of the request. Where both engines are one (PostgreSQL) or the request
+    is a read, it is the request's session itself. Rows it loads can be attached to the request's
+    session without SQL (``merge(..., load=False)``)."""
+    if db.get_bind() is get_read_engine():
+        yield db
+        return
+    read = Session(get_read_engine(), expire_on_commit=False)
+    try:
+        yield read
+    finally:
+        read.close()  # a few rows and a ROLLBACK of a read transaction (SQLite): done in place
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from app.audit import service as audit_service
 from app.auth.deps import CurrentPrincipal, Principal
 from app.auth.roles import Perm
 from app.branches.models import Branch
-from app.db import SessionDep, read_session_beside
+from app.db import ReadSessionDep, SessionDep
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.labels import ASSESSMENT_STATUSES
 from app.web.htmx import is_fragment_request, redirect, render, wants_json
@@ -165,6 +165,7 @@ def _one(
 def save_item(
     request: Request,
     db: SessionDep,
+    read: ReadSessionDep,
     principal: CurrentPrincipal,
     assessment_id: AssessmentId,
     item_code: ItemCode,
@@ -178,34 +179,33 @@ def save_item(
     second read of the card after the commit."""
     actor = actor_of(principal)
     source = "self" if actor.role == "branch" else "inspector"
-    with read_session_beside(db) as read:
-        try:
-            if read is db:
-                a = service.get(db, assessment_id=assessment_id, scope=actor.scope)
-                row, result = service.save_item(
-                    db, actor=actor, assessment=a, item_code=item_code, source=source, data=body
-                )
-            else:
-                a, row, result = service.save_item_read_first(
-                    db,
-                    read,
-                    actor=actor,
-                    assessment_id=assessment_id,
-                    item_code=item_code,
-                    source=source,
-                    data=body,
-                )
-        except (Conflict, ValidationFailed) as exc:
-            db.rollback()
-            read.rollback()  # the refusal shows the item as stored now, not as this request first read it
-            if not is_fragment_request(request):
-                raise
-            return _item_refused(request, read, principal, assessment_id, item_code, exc)
-        db.commit()
-        # The item's evidence and self-assessment, read where no writer lock is held.
-        cs = scoring.criteria_of(read, a)  # cached by its content hash: no query
-        saver = {actor.user_id: actor.label} if actor.user_id is not None else None
-        card = scoring.saved_card(read, a, cs, row, result, known_users=saver)
+    try:
+        if read is db:
+            a = service.get(db, assessment_id=assessment_id, scope=actor.scope)
+            row, result = service.save_item(
+                db, actor=actor, assessment=a, item_code=item_code, source=source, data=body
+            )
+        else:
+            a, row, result = service.save_item_read_first(
+                db,
+                read,
+                actor=actor,
+                assessment_id=assessment_id,
+                item_code=item_code,
+                source=source,
+                data=body,
+            )
+    except (Conflict, ValidationFailed) as exc:
+        db.rollback()
+        read.rollback()  # the refusal shows the item as stored now, not as this request first read it
+        if not is_fragment_request(request):
+            raise
+        return _item_refused(request, read, actor, assessment_id, item_code, exc)
+    db.commit()
+    # The item's evidence and self-assessment, read where no writer lock is held.
+    cs = scoring.criteria_of(read, a)  # cached by its content hash: no query
+    saver = {actor.user_id: actor.label} if actor.user_id is not None else None
+    card = scoring.saved_card(read, a, cs, row, result, known_users=saver)
     ci = card.items()[0]
     mode = service.card_mode(actor, a, cs.self_assessment)
     totals = scoring.totals_public(a, card.result, mode.source)
@@ -217,16 +217,17 @@ def save_item(
 
 def _item_refused(
     request: Request,
-    db: Session,
-    principal: Principal,
+    read: Session,
+    actor: service.Actor,
     assessment_id: int,
     item_code: str,
     exc: DomainError,
 ) -> Response:
-    """The item's own answer to a refused save: the conflict (server value, who) or the error."""
-    a, actor = _load(db, principal, assessment_id)
-    ci, card, mode = _one(db, a, actor, item_code)
-    db.commit()  # read-only: ends the transaction (and releases SQLite's write lock) before rendering
+    """The item's own answer to a refused save: the conflict (server value, who) or the error, read as
+    stored now in `read` (on SQLite the read engine's: no writer lock for a refusal)."""
+    a = service.get(read, assessment_id=assessment_id, scope=actor.scope)
+    ci, card, mode = _one(read, a, actor, item_code)
+    read.commit()  # read-only: ends the transaction before rendering
     ctx = {
         "a": a,
         "card": card,

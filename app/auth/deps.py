@@ -17,7 +17,7 @@ from app.auth.models import User, UserSession
 from app.auth.roles import Perm, has_perm
 from app.auth.scope import Scope
 from app.config import get_settings
-from app.db import SessionDep, read_session_beside
+from app.db import ReadSessionDep, SessionDep
 from app.errors import Forbidden
 from app.web.errors import LoginRequired
 
@@ -57,13 +57,13 @@ class Principal:
             raise Forbidden("当前角色无权进行此操作")
 
 
-def optional_principal(request: Request, db: SessionDep) -> Principal | None:
+def optional_principal(request: Request, db: SessionDep, read: ReadSessionDep) -> Principal | None:
     """The logged-in principal, if any; also published on request.state for templates."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     token = request.cookies.get(SESSION_COOKIE, "")
-    found = _lookup(db, token) if token else None
+    found = _lookup(db, read, token) if token else None
     if found is None:
         return None
     row, user, scope = found
@@ -84,18 +84,13 @@ def optional_principal(request: Request, db: SessionDep) -> Principal | None:
     return principal
 
 
-def _lookup(db: Session, token: str) -> tuple[UserSession, User, Scope] | None:
-    """The session, its user and scope, read on the read engine.
-
-    On SQLite a write request's session is on the write engine, whose first statement takes the database's
-    write lock (BEGIN IMMEDIATE): looking the cookie up there would hold that lock for the whole request.
-    So the lookup runs in a short read transaction of its own, and the rows are then attached to the
-    request's session without SQL (merge, load=False), as if it had loaded them itself."""
-    settings = get_settings()
-    with read_session_beside(db) as read:
-        loaded = service.load_session(read, token=token, settings=settings)
-        if loaded is None or read is db:
-            return loaded
+def _lookup(db: Session, read: Session, token: str) -> tuple[UserSession, User, Scope] | None:
+    """The session, its user and scope, read in `read` (see app.db.get_read_session): looked up in a
+    write request's own session on SQLite, they would hold the writer lock for the whole request. The rows
+    are then attached to the request's session without SQL (merge, load=False), as if it had loaded them."""
+    loaded = service.load_session(read, token=token, settings=get_settings())
+    if loaded is None or read is db:
+        return loaded
     row, user, scope = loaded
     return db.merge(row, load=False), db.merge(user, load=False), scope
 

@@ -52,7 +52,7 @@ def _login_page(
 @router.get("/login", include_in_schema=False)
 def login_form(request: Request, db: SessionDep, next: str | None = None) -> Response:
     """Shows the login form."""
-    optional_principal(request, db)
+    optional_principal(request, db, db)  # a GET: its session is on the read engine
     return _login_page(request, next_url=_safe_next(next))
 
 
