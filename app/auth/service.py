@@ -95,6 +95,16 @@ def start_session(
     return token, row
 
 
+# Built once: every request of a logged-in user runs it, and building the statement (and its cache key)
+# per request costs more than running it.
+_SESSION_USER_REGION = (
+    select(UserSession, User, col(Region.path), col(Region.name))
+    .join(User, col(User.id) == col(UserSession.user_id))
+    .join(Region, col(Region.id) == col(User.region_id))
+    .where(col(UserSession.id) == bindparam("session_id"))
+)
+
+
 def load_session(
     session: Session, *, token: str, settings: Settings, now: datetime | None = None
 ) -> tuple[UserSession, User, Scope] | None:
@@ -105,12 +115,7 @@ def load_session(
     if not token or len(token) > 128:
         return None
     now = now or utcnow()
-    found = session.exec(
-        select(UserSession, User, col(Region.path), col(Region.name))
-        .join(User, col(User.id) == col(UserSession.user_id))
-        .join(Region, col(Region.id) == col(User.region_id))
-        .where(col(UserSession.id) == _sha256(token))
-    ).first()
+    found = session.exec(_SESSION_USER_REGION, params={"session_id": _sha256(token)}).first()
     if found is None:
         return None
     row, user, path, region_name = found
