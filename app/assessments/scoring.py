@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
 from app.assessments import entries_json
@@ -164,11 +165,25 @@ def score_entries(
     return Scored(result, values, scores)
 
 
+def restamped(scored: Scored, source: str, rows: Sequence[EntryState]) -> Scored:
+    """``scored`` with the source's entries text built again from `rows` (after a change of their stamps)."""
+    key = "inspector_entries_json" if source == "inspector" else "self_entries_json"
+    return Scored(scored.result, {**scored.values, key: entries_json.entries_text(rows)}, scored.scores)
+
+
 def store_scored(
-    session: Session, assessment: Assessment, rows: Sequence[ScoreEntry], scored: Scored
+    session: Session,
+    assessment: Assessment,
+    rows: Sequence[ScoreEntry],
+    scored: Scored,
+    *,
+    write_all: bool = False,
 ) -> None:
-    """Writes a ``Scored`` onto the assessment and its loaded entry rows (only changed values become
-    UPDATEs), then caps the inspector's stars by a weak-branch listing."""
+    """Writes a ``Scored`` onto the assessment and its loaded entry rows, then caps the inspector's stars by
+    a weak-branch listing. Only changed values become UPDATEs, as the session knows the row; `write_all`
+    writes every scored column even when it equals the loaded value: for an assessment read by another
+    transaction, whose loaded values may be older than the stored ones (a weak listing's cap or release
+    changes the stars without a new version)."""
     for row in rows:
         if row.item_code in scored.scores:
             row.score = scored.scores[row.item_code]
@@ -176,6 +191,9 @@ def store_scored(
         setattr(assessment, key, value)
     if "stars" in scored.values:
         _weak_cap(session, assessment)
+    if write_all:
+        for key in scored.values:
+            flag_modified(assessment, key)
     session.add(assessment)
 
 

@@ -149,6 +149,7 @@ class ItemSavePlan:
     row: ScoreEntry | None  # the stored entry as read (None: the first save of the item), unchanged
     rows: list[ScoreEntry]  # all of the source's stored entries as read, unchanged
     saved: scoring.EntryState  # the item's entry as it will be stored
+    states: list[scoring.EntryState]  # all of the source's entries as they will be stored (saved among them)
     scored: scoring.Scored
     start_scoring: bool  # the first inspector save moves a draft or self-submitted assessment to scoring
     unchanged: bool  # the same entry and note as stored: nothing to write (a retried save)
@@ -198,7 +199,8 @@ def plan_item_save(
         saved = scoring.EntryState(
             source, item_code, new_json, None, data.note, current_version + 1, utcnow(), actor.user_id
         )
-    scored = scoring.score_entries(cs, source, [*states, saved], assessment.extras)
+    states.append(saved)
+    scored = scoring.score_entries(cs, source, states, assessment.extras)
     return ItemSavePlan(
         assessment=assessment,
         source=source,
@@ -206,6 +208,7 @@ def plan_item_save(
         row=row,
         rows=rows,
         saved=saved,
+        states=states,
         scored=scored,
         start_scoring=source == "inspector" and assessment.status in ("draft", "self_submitted"),
         unchanged=unchanged,
@@ -213,17 +216,16 @@ def plan_item_save(
     )
 
 
-# Built once: the state a plan rests on, read again under the writer lock (one row, one index range).
+# Built once: the state a plan rests on, read again in the writing transaction (one row, one index range).
 _ENTRY_VERSIONS = (
     select(func.coalesce(func.sum(ScoreEntry.version), 0))
     .where(ScoreEntry.assessment_id == bindparam("aid"), ScoreEntry.source == bindparam("source"))
     .scalar_subquery()
 )
-_PLAN_BASE = (
-    select(col(Assessment.version), col(Assessment.status), _ENTRY_VERSIONS)
-    .where(col(Assessment.id) == bindparam("aid"))
-    .with_for_update()  # PostgreSQL: the row lock `lock` takes; SQLite: nothing (its writer lock is held)
+_PLAN_BASE = select(col(Assessment.version), col(Assessment.status), _ENTRY_VERSIONS).where(
+    col(Assessment.id) == bindparam("aid")
 )
+_ROW_LOCK = select(col(Assessment.id)).where(col(Assessment.id) == bindparam("aid")).with_for_update()
 
 
 def plan_is_current(session: Session, plan: ItemSavePlan) -> bool:
@@ -231,10 +233,15 @@ def plan_is_current(session: Session, plan: ItemSavePlan) -> bool:
     workflow step and extras change bumps it), its status and the source's entries (every entry save adds
     a row at version 1 or bumps one by 1, and none is deleted: the sum of their versions only grows).
 
-    Run in the writing transaction, where it takes the lock that then holds until the commit: SQLite's
-    writer lock (its first statement), PostgreSQL's row lock on the assessment."""
+    Run in the writing transaction, under the lock that then holds until the commit: on SQLite the writer
+    lock, which its first statement takes; on PostgreSQL the assessment's row lock, taken by a statement of
+    its own first, so that the check's snapshot (READ COMMITTED: one per statement) starts after any
+    writer it waited for had committed."""
     params = {"aid": plan.assessment.id, "source": plan.source}
-    stored = session.connection().execute(_PLAN_BASE, params).one_or_none()
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(_ROW_LOCK, params)
+    stored = conn.execute(_PLAN_BASE, params).one_or_none()
     return stored is not None and tuple(stored) == plan.base
 
 
@@ -246,6 +253,10 @@ def apply_item_save(session: Session, plan: ItemSavePlan, *, actor: Actor) -> tu
         return plan.row, plan.assessment
     a = _attached(session, plan.assessment)
     saved = plan.saved
+    # Stamped here, in the writing transaction, not when the plan was made: stamps then follow the commit
+    # order, which the sync API's `updated_since` cursor relies on. The stored entries text carries it.
+    saved.updated_at = utcnow()
+    scored = scoring.restamped(plan.scored, plan.source, plan.states)
     if plan.row is None:
         row = ScoreEntry(
             assessment_id=a.id or 0,
@@ -271,7 +282,7 @@ def apply_item_save(session: Session, plan: ItemSavePlan, *, actor: Actor) -> tu
         transition_record(session, actor, a, "scoring", reason="开始考评")
         a.inspector_id = actor.user_id
     a.updated_at = saved.updated_at
-    scoring.store_scored(session, a, others, plan.scored)
+    scoring.store_scored(session, a, others, scored, write_all=True)
     audit.record(
         session,
         actor=actor.audit,
@@ -325,6 +336,7 @@ def save_item_read_first(
     taken; a retried save that changes nothing writes nothing."""
     a = get(read, assessment_id=assessment_id, scope=actor.scope)
     plan = plan_item_save(read, actor=actor, assessment=a, item_code=item_code, source=source, data=data)
+    read.commit()  # ends the read snapshot before waiting for the writer lock (the rows stay loaded)
     if plan.unchanged:
         assert plan.row is not None
         return a, plan.row, plan.result

@@ -89,8 +89,11 @@ def _lookup(db: Session, read: Session, token: str) -> tuple[UserSession, User, 
     write request's own session on SQLite, they would hold the writer lock for the whole request. The rows
     are then attached to the request's session without SQL (merge, load=False), as if it had loaded them."""
     loaded = service.load_session(read, token=token, settings=get_settings())
-    if loaded is None or read is db:
+    if read is db:
         return loaded
+    read.commit()  # ends the read snapshot now, not at the end of the request (the rows stay loaded)
+    if loaded is None:
+        return None
     row, user, scope = loaded
     return db.merge(row, load=False), db.merge(user, load=False), scope
 

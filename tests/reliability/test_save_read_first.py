@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlmodel import Session
 
-from app.assessments import scoring, service
+from app.assessments import entries_json, scoring, service
 from app.assessments.models import Assessment
 from app.assessments.schemas import ExtrasSave, ItemSave
+from app.audit import service as audit_service
 from app.db import get_engine, get_read_engine, session_scope
 from app.errors import Conflict
 from tests.reliability.helpers import consistency_problems, entry_of, fresh_assessment, inspector_actor
@@ -79,9 +80,9 @@ def _between_plan_and_write(monkeypatch: pytest.MonkeyPatch, interfere: Callable
 
 
 def test_the_entries_are_read_and_scored_outside_the_write_transaction(sessions) -> None:  # type: ignore[no-untyped-def]
+    """The first save of a draft: it also moves the assessment to scoring, in the same write."""
     write, read = sessions
     aid, items = _new_assessment()
-    _committed_save(aid, items[0], {})
     statements: list[tuple[Any, str]] = []
 
     def seen(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -110,6 +111,10 @@ def test_the_entries_are_read_and_scored_outside_the_write_transaction(sessions)
     assert row.version == 1 and a.status == "scoring" and result.items[items[1]].scored
     with session_scope() as s:
         assert consistency_problems(s, aid) == []
+        stored = s.get(Assessment, aid)
+        assert stored is not None and stored.status == "scoring" and stored.version == a.version
+        actions = [e.action for e in audit_service.for_assessment(s, assessment_id=aid)]
+        assert actions[-2:] == ["assessment.transition", "score.inspector"]
 
 
 def test_a_save_planned_before_another_item_landed_is_redone_under_the_lock(sessions, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -177,3 +182,43 @@ def test_a_retried_save_writes_nothing_and_opens_no_write_transaction(sessions) 
     assert not write.in_transaction()
     with session_scope() as s:
         assert consistency_problems(s, aid) == []
+
+
+def test_every_scored_value_is_written_even_where_the_plan_read_an_older_one(sessions, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A weak listing's cap or release changes an assessment's stars without a new version, so a plan can
+    rest on a current version and still have read older stars: the write must not skip a value only
+    because it equals what the plan read."""
+    write, read = sessions
+    aid, items = _new_assessment()
+    _committed_save(aid, items[0], {})
+
+    def derived_values_change() -> None:
+        with session_scope() as s:
+            s.execute(update(Assessment).where(Assessment.id == aid).values(stars=5, total=0, explanation=[]))
+
+    _between_plan_and_write(monkeypatch, derived_values_change)
+    a, _row, result = _save_read_first(write, read, aid, items[1], {})
+    write.commit()
+    with session_scope() as s:
+        assert consistency_problems(s, aid) == []
+        stored = s.get(Assessment, aid)
+        assert stored is not None and stored.stars == result.stars and stored.explanation == a.explanation
+        assert stored.explanation, "the explanation was not written"
+
+
+def test_a_save_is_stamped_when_it_is_written_not_when_it_was_planned(sessions, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The sync API pages by updated_at: a save planned before another assessment's save but written after
+    it must carry the later stamp, or a client whose cursor passed the earlier one never sees it."""
+    write, read = sessions
+    aid, items = _new_assessment()
+    other, other_items = _new_assessment()
+    _between_plan_and_write(monkeypatch, lambda: _committed_save(other, other_items[0], {}))
+    _a, row, _result = _save_read_first(write, read, aid, items[0], {})
+    write.commit()
+    with session_scope() as s:
+        first, second = s.get(Assessment, other), s.get(Assessment, aid)
+        assert first is not None and second is not None
+        assert second.updated_at > first.updated_at
+        stored = entry_of(s, aid, items[0])
+        assert stored is not None and stored.updated_at == second.updated_at == row.updated_at
+        assert entries_json.time(stored.updated_at) in (second.inspector_entries_json or "")
