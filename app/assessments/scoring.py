@@ -35,6 +35,13 @@ from app.scoring.explain import cents
 EXTRA_KEYS = ("vetoes", "prerequisites", "appraisal", "designation")
 
 
+def veto_reasons(extras: Any) -> list[str]:
+    """The reasons of an assessment's vetoes as stored (``{"code": "reason"}``); none for any other shape,
+    which the engine also ignores (a hand-edited row must not break the pages that list vetoes)."""
+    vetoes = extras.get("vetoes") if isinstance(extras, dict) else None
+    return [str(v) for v in vetoes.values()] if isinstance(vetoes, dict) else []
+
+
 def criteria_of(session: Session, assessment: Assessment) -> CriteriaSet:
     """The criteria set the assessment is pinned to (parsed once per content hash, then cached)."""
     return criteria_service.parsed_by_id(

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from app import clock
 from app.assessments.models import Assessment
+from app.assessments.scoring import veto_reasons
 from app.branches.models import Branch
 from app.dynamic.common import effective_stars
 from app.dynamic.schemas import Sign
@@ -80,7 +81,7 @@ def signs_of(
             which = "认定星级" if a.status == "final" else "初评星级"
             out.append(Sign(code="below_three", text=f"{year}年度{which}为{STARS[stars]}，低于三星"))
         if a.vetoed:
-            reasons = [str(v) for v in (a.extras.get("vetoes") or {}).values()] if a.extras else []
+            reasons = veto_reasons(a.extras)
             text = f"{year}年度触发一票否决" + (f"：{'；'.join(reasons)}" if reasons else "")
             out.append(Sign(code="vetoed", text=text))
         rate = satisfaction(a.extras)

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from app import clock
 from app.assessments.models import Assessment
+from app.assessments.scoring import veto_reasons
 from app.audit import service as audit
 from app.auth.scope import Scope
 from app.dynamic import visits as visits_service
@@ -104,7 +105,7 @@ def timeline(session: Session, *, scope: Scope, code: str) -> Timeline:
                 marks,
             )
         if a.vetoed:
-            reasons = "；".join(str(v) for v in (a.extras.get("vetoes") or {}).values())
+            reasons = "；".join(veto_reasons(a.extras))
             add(on, 2, "veto", f"{a.year}年度一票否决", reasons or None)
         designation = a.extras.get("designation") if isinstance(a.extras, dict) else None
         if a.designated and isinstance(designation, dict):

@@ -28,6 +28,7 @@ from app import clock
 from app.assessments import quotas as assessment_quotas
 from app.assessments import review_service
 from app.assessments.models import Assessment, Publicity
+from app.assessments.scoring import veto_reasons
 from app.auth.scope import Scope
 from app.db_types import utcnow
 from app.dynamic import service as dynamic_service
@@ -518,7 +519,7 @@ def _special(
             continue
         a = by_id[r.assessment_id]
         if r.vetoed:
-            reasons = _steps(a, "veto") or [f"一票否决：{v}" for v in (a.extras.get("vetoes") or {}).values()]
+            reasons = _steps(a, "veto") or [f"一票否决：{v}" for v in veto_reasons(a.extras)]
             out.append(SpecialLine(kind="veto", line=lines[r.assessment_id], reasons=reasons or ["一票否决"]))
         if r.designated:
             reasons = _steps(a, "designation")

@@ -77,6 +77,21 @@ def test_suggestions_show_each_sign(session: Session, world: World) -> None:
     assert "2036年五星 → 2037年四星 → 2038年三星" in found["DOWN"].signs[0].text
 
 
+def test_a_veto_stored_in_another_shape_still_shows_the_sign(session: Session, world: World) -> None:
+    """Extras written by hand (or by an old import) with vetoes as a list: the engine ignores them, and the
+    register still shows the veto without its reasons instead of failing the page."""
+    b = add_branch(session, world, "VLIST")
+    extras = {"vetoes": [{"code": "V01", "reason": "书记受到处分"}]}
+    add_assessment(session, world, b, 2038, stars=0, vetoed=True, extras=extras)
+    session.commit()
+    found = {
+        s.branch.code.rsplit("-", 1)[1]: s
+        for s in weak.suggestions(session, region_path=world.town.path, year=2038)
+    }
+    veto = next(s for s in found["VLIST"].signs if s.code == "vetoed")
+    assert veto.text == "2038年度触发一票否决"
+
+
 def test_confirm_reject_and_manual(session: Session, world: World) -> None:
     _build(session, world)
     low = world.branches["LOW"]
