@@ -84,22 +84,34 @@ def test_the_entries_are_read_and_scored_outside_the_write_transaction(sessions)
     write, read = sessions
     aid, items = _new_assessment()
     statements: list[tuple[Any, str]] = []
+    began: list[tuple[int, Any]] = []  # (statements seen so far, connection) when the write transaction began
 
     def seen(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append((conn.connection.dbapi_connection, statement))
 
+    def write_began(_session: Any, _transaction: Any, connection: Any) -> None:
+        began.append((len(statements), connection.connection.dbapi_connection))
+
     engines = {get_engine(), get_read_engine()}
     for engine in engines:
         event.listen(engine, "before_cursor_execute", seen)
+    event.listen(write, "after_begin", write_began)
     try:
         a, row, result = _save_read_first(write, read, aid, items[1], {})
-        write_conn = write.connection().connection.dbapi_connection
         write.commit()
     finally:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", seen)
-    written = [sql for conn, sql in statements if conn is write_conn and not sql.startswith("BEGIN")]
+        event.remove(write, "after_begin", write_began)
+    # The write transaction's statements: on its connection, from its start (on PostgreSQL the read
+    # session's earlier statements may have run on the same pooled connection).
+    assert len(began) == 1
+    start, write_conn = began[0]
+    written = [sql for conn, sql in statements[start:] if conn is write_conn and not sql.startswith("BEGIN")]
     assert written, "the save wrote nothing"
+    if write.get_bind().dialect.name == "postgresql":  # the row lock, in a statement of its own
+        assert "FOR UPDATE" in written[0]
+        written = written[1:]
     first = " ".join(written[0].split())
     assert (
         first.startswith("SELECT assessment.version, assessment.status")
