@@ -143,8 +143,9 @@ class Scored:
 def score_entries(
     cs: CriteriaSet, source: str, rows: Sequence[EntryState], extras: dict[str, Any] | None
 ) -> Scored:
-    """Scores one source's entries (all of them, as they will be stored) and says what to store. Sets each
-    state's ``score``, so the stored entries text carries the scores being stored. Pure: no session."""
+    """Scores one source's entries (all of them, as they will be stored) and says what to store, except the
+    entries text (`with_entries_text`, once the rows' stamps are final). Sets each state's ``score``, so
+    that text carries the scores being stored. Pure: no session."""
     result = score(cs, build_entries(rows, extras if source == "inspector" else None))
     scores: dict[str, Decimal | None] = {}
     for row in rows:
@@ -154,9 +155,8 @@ def score_entries(
         new = cents(item.score) if item and item.score is not None else None
         if new != row.score:
             scores[row.item_code] = row.score = new
-    text = entries_json.entries_text(rows)
     if source != "inspector":
-        return Scored(result, {"self_total": result.total, "self_entries_json": text}, scores)
+        return Scored(result, {"self_total": result.total}, scores)
     scored = sum(1 for r in result.items.values() if r.scored)
     values = {
         "total": result.total,
@@ -167,13 +167,12 @@ def score_entries(
         "items_total": len(result.items),
         "items_scored": min(scored, len(result.items)),
         "explanation": explanation_json(result),
-        "inspector_entries_json": text,
     }
     return Scored(result, values, scores)
 
 
-def restamped(scored: Scored, source: str, rows: Sequence[EntryState]) -> Scored:
-    """``scored`` with the source's entries text built again from `rows` (after a change of their stamps)."""
+def with_entries_text(scored: Scored, source: str, rows: Sequence[EntryState]) -> Scored:
+    """``scored`` with the source's entries text, built from `rows` as they will be stored (scored, stamped)."""
     key = "inspector_entries_json" if source == "inspector" else "self_entries_json"
     return Scored(scored.result, {**scored.values, key: entries_json.entries_text(rows)}, scored.scores)
 
@@ -218,7 +217,8 @@ def recompute_self(session: Session, assessment: Assessment, cs: CriteriaSet | N
 def _recompute(session: Session, assessment: Assessment, source: str, cs: CriteriaSet | None) -> Result:
     cs = cs or criteria_of(session, assessment)
     rows = entry_rows(session, assessment.id or 0, source)
-    scored = score_entries(cs, source, [EntryState.of(r) for r in rows], assessment.extras)
+    states = [EntryState.of(r) for r in rows]
+    scored = with_entries_text(score_entries(cs, source, states, assessment.extras), source, states)
     store_scored(session, assessment, rows, scored)
     return scored.result
 

@@ -256,7 +256,7 @@ def apply_item_save(session: Session, plan: ItemSavePlan, *, actor: Actor) -> tu
     # Stamped here, in the writing transaction, not when the plan was made: stamps then follow the commit
     # order, which the sync API's `updated_since` cursor relies on. The stored entries text carries it.
     saved.updated_at = utcnow()
-    scored = scoring.restamped(plan.scored, plan.source, plan.states)
+    scored = scoring.with_entries_text(plan.scored, plan.source, plan.states)
     if plan.row is None:
         row = ScoreEntry(
             assessment_id=a.id or 0,
