@@ -178,6 +178,15 @@ class Server:
         self._log.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (s), from /proc/<pid>/stat; 0 when unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def rss_kib(pid: int) -> int:
     """VmRSS of a process (KiB) from /proc/<pid>/status; 0 when unavailable."""
     try:

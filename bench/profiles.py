@@ -25,12 +25,15 @@ class Nothing:
 class PySpy:
     """`py-spy record --format raw` on a pid for the duration of a `with` block."""
 
-    def __init__(self, py_spy: Path, pid: int, stem: Path, rate: int = 250) -> None:
+    def __init__(self, py_spy: Path, pid: int, stem: Path, rate: int = 250, *, gil: bool = False) -> None:
         self.py_spy = py_spy
         self.pid = pid
         self.raw = stem.with_suffix(".txt")
         self.summary = stem.with_suffix(".summary.txt")
         self.rate = rate
+        # Only the thread holding the GIL: where one process's Python CPU goes. Without it, a thread
+        # waiting to get the GIL back after a C call (a query, a commit) is counted at that call.
+        self.gil = gil
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> PySpy:
@@ -38,7 +41,9 @@ class PySpy:
             print(f"（未找到 {self.py_spy}，跳过剖析）", file=sys.stderr)
             return self
         cmd = [str(self.py_spy), "record", "--pid", str(self.pid), "--rate", str(self.rate)]
-        cmd += ["--format", "raw", "--output", str(self.raw), "--nonblocking"]
+        cmd += ["--format", "raw", "--output", str(self.raw), "--nonblocking"] + (
+            ["--gil"] if self.gil else []
+        )
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         import time
 

@@ -37,6 +37,7 @@ from bench.harness import (
     RssSampler,
     Server,
     Stat,
+    cpu_seconds,
     expect,
     free_port,
     machine,
@@ -276,7 +277,8 @@ class Suite:
 
         if key not in self.profiles or self.server is None:
             return profiles.Nothing()
-        return profiles.PySpy(PY_SPY, self.server.pid, OUT / f"profile-{self.picks.dialect}-{key}")
+        stem = OUT / f"profile-{self.picks.dialect}-{key}{'-gil' if self.args.profile_gil else ''}"
+        return profiles.PySpy(PY_SPY, self.server.pid, stem, gil=self.args.profile_gil)
 
     def bench_rankings(self, server: Server) -> None:
         p = self.picks
@@ -539,8 +541,10 @@ class Suite:
                 s.note = f"只有 {len(targets)} 份可保存的评定（需要 {k + 1} 份）"
             return
         c, st = self._saver(server, targets[0])
+        cpu0 = cpu_seconds(server.pid)
         with self.profiled("save_single"):
             measure(single, lambda i: self._save(c, st), n=self.n)
+        _cpu_per_save(single, cpu_seconds(server.pid) - cpu0, single.n + 2)
         c.close()
 
         clients = [self._saver(server, t) for t in targets[1 : k + 1]]
@@ -568,12 +572,17 @@ class Suite:
         threads = [threading.Thread(target=worker, args=cs) for cs in clients]
         for t in threads:
             t.start()
-        barrier.wait()
+        barrier.wait()  # the warm-ups are done
+        cpu0 = cpu_seconds(server.pid)
         start = time.perf_counter()
         with self.profiled("save_concurrent"):
             for t in threads:
                 t.join()
         wall = done[0] - start
+        _cpu_per_save(conc, cpu_seconds(server.pid) - cpu0, len(clients) * per_client)
+        conc.extra["server_cpu_share"] = (
+            round((cpu_seconds(server.pid) - cpu0) / wall, 2) if wall > 0 else None
+        )
         conc.extra["saves_per_s"] = round(conc.n / wall, 1) if wall > 0 else None
         conc.extra["clients"] = len(clients)
         conc.extra["wall_s"] = round(wall, 2)
@@ -843,6 +852,8 @@ def table(res: dict[str, Any]) -> str:
         bits = []
         if "saves_per_s" in extra:
             bits.append(f"{extra['saves_per_s']} 次/秒（{extra['clients']} 客户端）")
+        if "server_cpu_ms" in extra:
+            bits.append(f"服务器 CPU {extra['server_cpu_ms']} ms/次")
         if "assessments_per_s" in extra:
             bits.append(f"{extra['assessments_per_s']:,.0f} 份/秒，{extra['mib']} MiB")
             bits.append(f"服务器 RSS {extra['rss_before_mib']}→峰值 {extra['peak_rss_mib']} MiB")
@@ -883,6 +894,13 @@ def _ms(v: float | None) -> str:
     return f"{v / 1000:.2f} s" if v >= 10_000 else f"{v:.1f} ms"
 
 
+def _cpu_per_save(stat: Stat, cpu_s: float, saves: int) -> None:
+    """The server's CPU time per save over a measurement (user + system, all its threads): with one
+    process, 1000 / this is the most saves a second it can serve while Python holds the GIL throughout."""
+    if saves > 0 and cpu_s > 0:
+        stat.extra["server_cpu_ms"] = round(cpu_s * 1000 / saves, 2)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="星级党支部评定 基准测试（真实服务器，省级规模数据）")
     parser.add_argument("--db", required=True, help="bench.generate 生成的库：sqlite:///… 或 postgresql://…")
@@ -893,6 +911,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--import-rows", type=int, default=0, help="导入测试的行数（默认 100,000）")
     parser.add_argument(
         "--profile", default="", help="用 py-spy 记录这些测量期间的服务器，如 compare_city,ndjson"
+    )
+    parser.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="剖析时只采样持有 GIL 的线程（py-spy --gil）：单进程的 CPU 时间花在哪里，不含等待 GIL 的时间",
     )
     parser.add_argument(
         "--ndjson-seconds",

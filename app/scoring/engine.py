@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from app.scoring import explain as ex
 from app.scoring.checks import max_total_raw
-from app.scoring.document import CriteriaSet, Item, LeafItem
+from app.scoring.document import CriteriaSet, Item, ItemMemo, LeafItem
 from app.scoring.entries import Entries, ItemEntry, Votes, hit_problem, preset_of, validate_item
 from app.scoring.result import AppliedDeduction, CategoryResult, ItemResult, Result, SheetResult, Step
 
@@ -99,6 +99,38 @@ def score_item(cs: CriteriaSet, leaf: LeafItem, entry: ItemEntry | None) -> Item
     return make(item.max - total, item.max, total, applied, excess)
 
 
+# Distinct (item, entry) pairs remembered per criteria set; past this the memo starts again. A province's
+# sector set sees a few thousand distinct entries per item at most: this bounds memory, not the hit rate.
+ITEM_MEMO_MAX = 50_000
+
+
+def _scored_leaf(
+    memo: ItemMemo, cs: CriteriaSet, leaf: LeafItem, entry: ItemEntry | None
+) -> tuple[ItemResult, str]:
+    """`score_item` and the item's explanation text, remembered on the criteria set by (code, entry).
+
+    An item's result depends on the set and its own entry only, and both are immutable, so a save that
+    changes one item of forty scores one and looks up the rest (the engine's biggest cost per save).
+    Unhashable entries are not expected (ItemEntry is frozen) but are scored without the memo."""
+    key = (leaf.item.code, entry)
+    try:
+        hit = memo.get(key)
+    except TypeError:
+        return _score_leaf(cs, leaf, entry)
+    if hit is None:
+        hit = _score_leaf(cs, leaf, entry)
+        if len(memo) >= ITEM_MEMO_MAX:
+            memo.clear()
+        memo[key] = hit
+    return hit  # type: ignore[no-any-return]
+
+
+def _score_leaf(cs: CriteriaSet, leaf: LeafItem, entry: ItemEntry | None) -> tuple[ItemResult, str]:
+    res = score_item(cs, leaf, entry)
+    units = {p.code: p.unit_label for p in (*leaf.item.deductions, *getattr(leaf.item, "awards", ()))}
+    return res, ex.item_text(leaf.item, res, units)
+
+
 def _appraisal(cs: CriteriaSet, entries: Entries, problems: list[str]) -> tuple[Decimal | None, str]:
     spec = cs.appraisal
     raw = entries.appraisal
@@ -178,20 +210,20 @@ def _best_level(cs: CriteriaSet, ceiling: int, met: frozenset[str]) -> int:
 def score(cs: CriteriaSet, entries: Entries) -> Result:
     steps: list[Step] = []
     problems: list[str] = []
+    leaves = cs.leaves()
+    known = cs.leaf_index()
     for code in entries.items:
-        if cs.find_item(code) is None:
+        if code not in known:
             problems.append(f"没有编码为“{code}”的指标，该录入已忽略")
     items: dict[str, ItemResult] = {}
-    for leaf in cs.items():
-        res = score_item(cs, leaf, entries.items.get(leaf.item.code))
+    memo = cs.item_memo()
+    for leaf in leaves:
+        res, text = _scored_leaf(memo, cs, leaf, entries.items.get(leaf.item.code))
         items[res.code] = res
         problems += [f"{res.code} {res.name}：{p}" for p in res.problems]
-        units = {p.code: p.unit_label for p in (*leaf.item.deductions, *getattr(leaf.item, "awards", ()))}
-        steps.append(Step("item", res.code, ex.item_text(leaf.item, res, units), res.score))
+        steps.append(Step("item", res.code, text, res.score))
     missing = [
-        leaf.item.code
-        for leaf in cs.items()
-        if leaf.section == "category" and not items[leaf.item.code].scored
+        leaf.item.code for leaf in leaves if leaf.section == "category" and not items[leaf.item.code].scored
     ]
 
     categories: dict[str, CategoryResult] = {}
