@@ -7,9 +7,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
+from app.web.json_body import json_response
 from app.web.templating import base_context, templates
 
 VARY = "HX-Request, Accept"
@@ -49,7 +49,7 @@ def render(
     if trigger:
         all_headers["HX-Trigger"] = json.dumps(trigger, ensure_ascii=False)
     if data is not None and wants_json(request):
-        return JSONResponse(jsonable_encoder(data), status_code=status_code, headers=all_headers)
+        return json_response(data, status_code=status_code, headers=all_headers)
     ctx = {**base_context(request), **(context or {})}
     if data is not None:
         ctx.setdefault("data", data)
