@@ -178,6 +178,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             port=args.port or settings.port,
             reload=args.reload,
             proxy_headers=True,
+            # app.web.middleware.RequestLog writes one line per request (with its time and request id);
+            # uvicorn's access line said the same again, at a formatting cost on every request.
+            access_log=False,
         )
     return 0
 

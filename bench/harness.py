@@ -178,13 +178,14 @@ class Server:
         self._log.close()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (s), from /proc/<pid>/stat; 0 when unavailable."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU time a process has used so far (s), from /proc/<pid>/stat; zeros when unavailable."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tick, int(fields[12]) / tick
     except (OSError, ValueError, IndexError):
-        return 0.0
+        return 0.0, 0.0
 
 
 def rss_kib(pid: int) -> int:

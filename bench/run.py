@@ -37,7 +37,7 @@ from bench.harness import (
     RssSampler,
     Server,
     Stat,
-    cpu_seconds,
+    cpu_times,
     expect,
     free_port,
     machine,
@@ -541,10 +541,10 @@ class Suite:
                 s.note = f"只有 {len(targets)} 份可保存的评定（需要 {k + 1} 份）"
             return
         c, st = self._saver(server, targets[0])
-        cpu0 = cpu_seconds(server.pid)
+        cpu0 = cpu_times(server.pid)
         with self.profiled("save_single"):
             measure(single, lambda i: self._save(c, st), n=self.n)
-        _cpu_per_save(single, cpu_seconds(server.pid) - cpu0, single.n + 2)
+        _cpu_per_save(single, cpu0, cpu_times(server.pid), single.n + 2)
         c.close()
 
         clients = [self._saver(server, t) for t in targets[1 : k + 1]]
@@ -573,16 +573,16 @@ class Suite:
         for t in threads:
             t.start()
         barrier.wait()  # the warm-ups are done
-        cpu0 = cpu_seconds(server.pid)
+        cpu0 = cpu_times(server.pid)
         start = time.perf_counter()
         with self.profiled("save_concurrent"):
             for t in threads:
                 t.join()
         wall = done[0] - start
-        _cpu_per_save(conc, cpu_seconds(server.pid) - cpu0, len(clients) * per_client)
-        conc.extra["server_cpu_share"] = (
-            round((cpu_seconds(server.pid) - cpu0) / wall, 2) if wall > 0 else None
-        )
+        cpu1 = cpu_times(server.pid)
+        _cpu_per_save(conc, cpu0, cpu1, len(clients) * per_client)
+        if wall > 0:  # cores the server kept busy
+            conc.extra["server_cores"] = round((sum(cpu1) - sum(cpu0)) / wall, 2)
         conc.extra["saves_per_s"] = round(conc.n / wall, 1) if wall > 0 else None
         conc.extra["clients"] = len(clients)
         conc.extra["wall_s"] = round(wall, 2)
@@ -853,7 +853,9 @@ def table(res: dict[str, Any]) -> str:
         if "saves_per_s" in extra:
             bits.append(f"{extra['saves_per_s']} 次/秒（{extra['clients']} 客户端）")
         if "server_cpu_ms" in extra:
-            bits.append(f"服务器 CPU {extra['server_cpu_ms']} ms/次")
+            bits.append(f"服务器 CPU {extra['server_cpu_ms']} ms/次（内核 {extra.get('server_sys_ms')}）")
+        if "server_cores" in extra:
+            bits.append(f"服务器占用 {extra['server_cores']} 核")
         if "assessments_per_s" in extra:
             bits.append(f"{extra['assessments_per_s']:,.0f} 份/秒，{extra['mib']} MiB")
             bits.append(f"服务器 RSS {extra['rss_before_mib']}→峰值 {extra['peak_rss_mib']} MiB")
@@ -894,11 +896,13 @@ def _ms(v: float | None) -> str:
     return f"{v / 1000:.2f} s" if v >= 10_000 else f"{v:.1f} ms"
 
 
-def _cpu_per_save(stat: Stat, cpu_s: float, saves: int) -> None:
-    """The server's CPU time per save over a measurement (user + system, all its threads): with one
-    process, 1000 / this is the most saves a second it can serve while Python holds the GIL throughout."""
-    if saves > 0 and cpu_s > 0:
-        stat.extra["server_cpu_ms"] = round(cpu_s * 1000 / saves, 2)
+def _cpu_per_save(stat: Stat, before: tuple[float, float], after: tuple[float, float], saves: int) -> None:
+    """The server's CPU time per save over a measurement (all its threads), and the part of it spent in
+    the kernel. With one process, Python's share of it runs one thread at a time (the GIL)."""
+    user, system = after[0] - before[0], after[1] - before[1]
+    if saves > 0 and user + system > 0:
+        stat.extra["server_cpu_ms"] = round((user + system) * 1000 / saves, 2)
+        stat.extra["server_sys_ms"] = round(system * 1000 / saves, 2)
 
 
 def main(argv: list[str] | None = None) -> int:
