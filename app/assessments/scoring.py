@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
@@ -67,6 +68,29 @@ def entry_rows(session: Session, assessment_id: int, source: str) -> list[ScoreE
     return list(session.exec(_ENTRY_ROWS, params={"aid": assessment_id, "source": source}))
 
 
+_ENTRY = ScoreEntry.__table__.c  # type: ignore[attr-defined]
+# A source's entries as plain column values (Core: the ORM's identity map, instance state and attribute
+# events cost ten times the query, and an item save reads every entry of its source).
+_ENTRY_STATES = sa_select(
+    _ENTRY.source,
+    _ENTRY.item_code,
+    _ENTRY.entry,
+    _ENTRY.score,
+    _ENTRY.note,
+    _ENTRY.version,
+    _ENTRY.updated_at,
+    _ENTRY.updated_by_id,
+    _ENTRY.id,
+).where(_ENTRY.assessment_id == bindparam("aid"), _ENTRY.source == bindparam("source"))
+
+
+def entry_states(session: Session, assessment_id: int, source: str) -> list[EntryState]:
+    """A source's stored entries, as ``EntryState`` values (not ORM rows). Flushes pending changes first,
+    as an ORM query would."""
+    result = session.execute(_ENTRY_STATES, {"aid": assessment_id, "source": source})
+    return [EntryState(*r) for r in result]
+
+
 def entry_row(session: Session, assessment_id: int, source: str, item_code: str) -> ScoreEntry | None:
     """One item's stored entry of a source."""
     params = {"aid": assessment_id, "source": source, "code": item_code}
@@ -115,6 +139,7 @@ class EntryState:
     version: int
     updated_at: datetime
     updated_by_id: int | None
+    id: int | None = None  # the stored row's (None: not stored yet)
 
     @classmethod
     def of(cls, row: ScoreEntry) -> EntryState:
@@ -127,6 +152,7 @@ class EntryState:
             row.version,
             row.updated_at,
             row.updated_by_id,
+            row.id,
         )
 
 
@@ -185,22 +211,38 @@ def store_scored(
     *,
     write_all: bool = False,
 ) -> None:
-    """Writes a ``Scored`` onto the assessment and its loaded entry rows, then caps the inspector's stars by
-    a weak-branch listing. Only changed values become UPDATEs, as the session knows the row; `write_all`
+    """Writes a ``Scored`` onto the assessment and its loaded entry rows, the inspector's stars capped by a
+    weak-branch listing. Only changed values become UPDATEs, as the session knows the row; `write_all`
     writes every scored column even when it equals the loaded value: for an assessment read by another
     transaction, whose loaded values may be older than the stored ones (a weak listing's cap or release
     changes the stars without a new version)."""
     for row in rows:
         if row.item_code in scored.scores:
             row.score = scored.scores[row.item_code]
-    for key, value in scored.values.items():
+    values = values_to_store(session, assessment, scored)
+    for key, value in values.items():
         setattr(assessment, key, value)
-    if "stars" in scored.values:
-        _weak_cap(session, assessment)
     if write_all:
-        for key in scored.values:
+        for key in values:
             flag_modified(assessment, key)
     session.add(assessment)
+
+
+def values_to_store(session: Session, assessment: Assessment, scored: Scored) -> dict[str, Any]:
+    """The assessment's columns a ``Scored`` sets: its values, with the inspector's stars capped by the
+    three-star block of a weak-branch listing (app.dynamic) and a step in the explanation saying why. Not
+    audited here: it is re-applied on every recompute; finalize audits it. Reads only."""
+    from app.dynamic.weak_cap import STEP_KIND, WEAK_CAP_STARS, weak_star_cap
+
+    values = scored.values
+    stars = values.get("stars")
+    if stars is None or stars <= WEAK_CAP_STARS:
+        return values  # the cap can only lower stars above it: no need to look for a listing
+    cap, why = weak_star_cap(session, branch_id=assessment.branch_id, year=assessment.year)
+    if cap is None or stars <= cap:
+        return values
+    step = {"kind": STEP_KIND, "code": None, "text": why, "value": str(cap)}
+    return {**values, "stars": cap, "explanation": [*values["explanation"], step]}
 
 
 def recompute(session: Session, assessment: Assessment, cs: CriteriaSet | None = None) -> Result:
@@ -233,24 +275,6 @@ def explanation_json(result: Result) -> list[dict[str, Any]]:
 
 def _plain_value(value: Any) -> Any:
     return dec_str(value) if isinstance(value, Decimal) else value
-
-
-def _weak_cap(session: Session, assessment: Assessment) -> None:
-    """The three-star block of a weak-branch listing (app.dynamic) caps the provisional stars, with a step
-    in the explanation. Not audited here: it is re-applied on every recompute; finalize audits it."""
-    from app.dynamic.weak_cap import STEP_KIND, WEAK_CAP_STARS, weak_star_cap
-
-    if assessment.stars is None or assessment.stars <= WEAK_CAP_STARS:
-        return  # the cap can only lower stars above it: no need to look for a listing
-    # No autoflush: the lookup flushes only pending weak listings, not the assessment and its entries,
-    # which the caller's one flush writes (an autoflush here wrote the wide assessment row twice).
-    cap, why = weak_star_cap(session, branch_id=assessment.branch_id, year=assessment.year)
-    if cap is not None and assessment.stars is not None and assessment.stars > cap:
-        assessment.stars = cap
-        assessment.explanation = [
-            *assessment.explanation,
-            {"kind": STEP_KIND, "code": None, "text": why, "value": str(cap)},
-        ]
 
 
 def store_entries_text(assessment: Assessment, source: str, rows: Sequence[ScoreEntry]) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import and_, bindparam, case, func, or_
+from sqlalchemy import and_, bindparam, case, func, insert, or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from app.assessments import scoring
@@ -105,7 +106,7 @@ def _user_label(session: Session, user_id: int | None) -> str | None:
     return user.display_name if user else None
 
 
-def entry_public(session: Session, row: ScoreEntry) -> dict[str, Any]:
+def entry_public(session: Session, row: ScoreEntry | scoring.EntryState) -> dict[str, Any]:
     return {
         "item_code": row.item_code,
         "source": row.source,
@@ -146,8 +147,8 @@ class ItemSavePlan:
     assessment: Assessment  # as read, unchanged
     source: str
     item_code: str
-    row: ScoreEntry | None  # the stored entry as read (None: the first save of the item), unchanged
-    rows: list[ScoreEntry]  # all of the source's stored entries as read, unchanged
+    row: scoring.EntryState | None  # the stored entry as read (None: the first save of the item), unchanged
+    rows: list[scoring.EntryState]  # all of the source's stored entries as read, unchanged
     saved: scoring.EntryState  # the item's entry as it will be stored
     states: list[scoring.EntryState]  # all of the source's entries as they will be stored (saved among them)
     scored: scoring.Scored
@@ -178,7 +179,7 @@ def plan_item_save(
     problems = validate_entry(cs, item_code, entry)
     if problems:
         raise ValidationFailed("；".join(problems), field_errors={item_code: "；".join(problems)})
-    rows = scoring.entry_rows(session, assessment.id or 0, source)
+    rows = scoring.entry_states(session, assessment.id or 0, source)
     row = next((r for r in rows if r.item_code == item_code), None)
     new_json = entry.to_json()
     # Nothing changes: a retry of a write that already landed (its answer was lost on the way) or the same
@@ -192,9 +193,10 @@ def plan_item_save(
             f"该指标已被{who or '他人'}修改，您的修改未保存；请查看最新内容后再改",
             extra={"current": _jsonable(current)},
         )
-    states = [scoring.EntryState.of(r) for r in rows if r is not row]
+    # Copies: scoring sets each state's score, and the plan keeps the stored states as they were read.
+    states = [replace(r) for r in rows if r is not row]
     if unchanged and row is not None:
-        saved = scoring.EntryState.of(row)
+        saved = replace(row)
     else:
         saved = scoring.EntryState(
             source, item_code, new_json, None, data.note, current_version + 1, utcnow(), actor.user_id
@@ -247,42 +249,56 @@ def plan_is_current(session: Session, plan: ItemSavePlan) -> bool:
 
 def apply_item_save(session: Session, plan: ItemSavePlan, *, actor: Actor) -> tuple[ScoreEntry, Assessment]:
     """Writes a plan (the entry, the assessment's totals, the audit events) in the session's transaction;
-    answers the stored entry and the assessment. The caller has made sure the plan is current."""
+    answers the stored entry and the assessment. The caller has made sure the plan is current.
+
+    Written with Core statements (the plan holds the rows' ids): the ORM's unit of work cost several times
+    the SQL it ran. The assessment object the plan read is brought up to date as if it had loaded what
+    was written (`set_committed_value`: nothing pending in any session), unless the save starts the
+    scoring, whose workflow transition is written through the session."""
+    a = plan.assessment
     if plan.unchanged:
         assert plan.row is not None
-        return plan.row, plan.assessment
-    a = _attached(session, plan.assessment)
+        return _entry_row(a, plan.row), a
+    if plan.start_scoring:
+        a = _attached(session, a)
+        transition_record(session, actor, a, "scoring", reason="开始考评")
+        a.inspector_id = actor.user_id
     saved = plan.saved
     # Stamped here, in the writing transaction, not when the plan was made: stamps then follow the commit
     # order, which the sync API's `updated_since` cursor relies on. The stored entries text carries it.
     saved.updated_at = utcnow()
     scored = scoring.with_entries_text(plan.scored, plan.source, plan.states)
+    conn = session.connection()
+    entry_values = {
+        "entry": saved.entry,
+        "score": saved.score,
+        "note": saved.note,
+        "version": saved.version,
+        "updated_by_id": saved.updated_by_id,
+        "updated_at": saved.updated_at,
+    }
     if plan.row is None:
-        row = ScoreEntry(
-            assessment_id=a.id or 0,
-            source=plan.source,
-            item_code=plan.item_code,
-            entry=saved.entry,
-            score=saved.score,
-            note=saved.note,
-            version=saved.version,
-            updated_by_id=saved.updated_by_id,
-            updated_at=saved.updated_at,
-        )
-        session.add(row)
+        ident = {"assessment_id": a.id, "source": plan.source, "item_code": plan.item_code}
+        pk = conn.execute(_INSERT_ENTRY, {**ident, **entry_values}).inserted_primary_key
+        assert pk is not None
+        saved.id = pk[0]
+        old = None
     else:
-        row = _attached(session, plan.row)
-        old = {"entry": row.entry, "note": row.note}
-        row.entry, row.note, row.score = saved.entry, saved.note, saved.score
-        row.version, row.updated_by_id, row.updated_at = saved.version, saved.updated_by_id, saved.updated_at
-    others = [
-        _attached(session, r) for r in plan.rows if r is not plan.row and r.item_code in plan.scored.scores
-    ]
-    if plan.start_scoring:
-        transition_record(session, actor, a, "scoring", reason="开始考评")
-        a.inspector_id = actor.user_id
-    a.updated_at = saved.updated_at
-    scoring.store_scored(session, a, others, scored, write_all=True)
+        saved.id = plan.row.id
+        conn.execute(_UPDATE_ENTRY, {"row_id": saved.id, **entry_values})
+        old = {"entry": plan.row.entry, "note": plan.row.note}
+    # Other items whose stored score changes with this save (a rescored criteria set, a rounding fix).
+    rescored = [r for r in plan.rows if r is not plan.row and r.item_code in plan.scored.scores]
+    if rescored:
+        scores = plan.scored.scores
+        conn.execute(_UPDATE_SCORE, [{"row_id": r.id, "score": scores[r.item_code]} for r in rescored])
+    _expire_loaded(session, [saved.id, *(r.id for r in rescored)])
+    # Every scored column, even one equal to what the plan read: the read may be older than the row (a
+    # weak listing's cap or release changes the stars without a new version).
+    values = {**scoring.values_to_store(session, a, scored), "updated_at": saved.updated_at}
+    conn.execute(_UPDATE_ASSESSMENT, {"assessment_id": a.id, **values})
+    for key, value in values.items():
+        set_committed_value(a, key, value)
     audit.record(
         session,
         actor=actor.audit,
@@ -291,10 +307,59 @@ def apply_item_save(session: Session, plan: ItemSavePlan, *, actor: Actor) -> tu
         entity_id=a.id,
         assessment_id=a.id,
         item_code=plan.item_code,
-        old=None if plan.row is None else old,
+        old=old,
         new={"entry": saved.entry, "note": saved.note},
     )
-    return row, a
+    return _entry_row(a, saved), a
+
+
+_ENTRY_TABLE = ScoreEntry.__table__  # type: ignore[attr-defined]
+_INSERT_ENTRY = insert(_ENTRY_TABLE)
+_UPDATE_ENTRY = (
+    update(_ENTRY_TABLE)
+    .where(_ENTRY_TABLE.c.id == bindparam("row_id"))
+    .values(
+        entry=bindparam("entry"),
+        score=bindparam("score"),
+        note=bindparam("note"),
+        version=bindparam("version"),
+        updated_by_id=bindparam("updated_by_id"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+_UPDATE_ASSESSMENT = update(Assessment.__table__).where(  # type: ignore[attr-defined]
+    Assessment.__table__.c.id == bindparam("assessment_id")  # type: ignore[attr-defined]
+)  # SET: the columns named by the parameters
+_UPDATE_SCORE = (
+    update(_ENTRY_TABLE).where(_ENTRY_TABLE.c.id == bindparam("row_id")).values(score=bindparam("score"))
+)
+
+
+def _expire_loaded(session: Session, row_ids: list[int | None]) -> None:
+    """Entry rows this session had loaded as ORM objects (a service that read the entries before saving)
+    are expired, so that the next read of them loads what the Core statements wrote."""
+    if not session.identity_map:
+        return
+    for row_id in row_ids:
+        loaded = session.identity_map.get(session.identity_key(ScoreEntry, row_id))
+        if loaded is not None:
+            session.expire(loaded)
+
+
+def _entry_row(a: Assessment, state: scoring.EntryState) -> ScoreEntry:
+    """The stored entry as a (detached) ``ScoreEntry``, for the answer."""
+    return ScoreEntry(
+        id=state.id,
+        assessment_id=a.id or 0,
+        source=state.source,
+        item_code=state.item_code,
+        entry=state.entry,
+        score=state.score,
+        note=state.note,
+        version=state.version,
+        updated_by_id=state.updated_by_id,
+        updated_at=state.updated_at,
+    )
 
 
 def _attached(session: Session, obj: Any) -> Any:
@@ -339,7 +404,7 @@ def save_item_read_first(
     read.commit()  # ends the read snapshot before waiting for the writer lock (the rows stay loaded)
     if plan.unchanged:
         assert plan.row is not None
-        return a, plan.row, plan.result
+        return a, _entry_row(a, plan.row), plan.result
     if plan_is_current(session, plan):
         row, a = apply_item_save(session, plan, actor=actor)
         session.flush()
@@ -450,7 +515,7 @@ def lock(session: Session, assessment: Assessment) -> None:
         session.refresh(assessment, with_for_update=True)
 
 
-def _same(row: ScoreEntry, entry: dict[str, Any], note: str | None) -> bool:
+def _same(row: scoring.EntryState, entry: dict[str, Any], note: str | None) -> bool:
     return row.entry == entry and (row.note or None) == (note or None)
 
 

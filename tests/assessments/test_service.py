@@ -298,3 +298,32 @@ def test_card_flags_large_gaps_from_the_self_assessment(db: Session, fresh, insp
     assert a4.self_score == 3 and a4.gap == -2 and a4.gap_flag
     assert e1.self_score == 4 and not e1.gap_flag
     assert card.find("A1") is not None and card.find("A1").self_score is None  # type: ignore[union-attr]
+
+
+def test_entries_loaded_before_a_save_are_read_again_as_written(db: Session, fresh, inspector) -> None:  # type: ignore[no-untyped-def]
+    # The save writes entry rows with Core statements: ORM rows this session had loaded must not keep
+    # showing the old values (a service that reads the entries, saves, then recomputes).
+    _save(db, inspector, fresh, "A4", {"points": "1"}, note="一")
+    loaded = {r.item_code: r for r in scoring.entry_rows(db, fresh.id or 0, "inspector")}
+    assert loaded["A4"].version == 1 and loaded["A4"].note == "一"
+    _save(db, inspector, fresh, "A4", {"points": "3"}, version=1, note="三")
+    again = {r.item_code: r for r in scoring.entry_rows(db, fresh.id or 0, "inspector")}
+    assert again["A4"] is loaded["A4"]  # the same identity …
+    assert (again["A4"].version, again["A4"].note, again["A4"].score) == (2, "三", Decimal(3))  # … reloaded
+    db.expire_all()
+    stored = _a(db, fresh.id or 0)
+    result = scoring.recompute(db, stored)
+    assert result.items["A4"].score == 3 and stored.total == fresh.total
+
+
+def test_the_saved_totals_are_the_stored_ones(db: Session, fresh, inspector) -> None:  # type: ignore[no-untyped-def]
+    row, result = _save(db, inspector, fresh, "A4", {"points": "2"}, note="n")
+    _save(db, inspector, fresh, "B1", {})
+    answered = (fresh.total, fresh.stars, fresh.items_scored, fresh.inspector_entries_json)
+    db.commit()
+    db.expire_all()
+    stored = _a(db, fresh.id or 0)
+    assert (stored.total, stored.stars, stored.items_scored, stored.inspector_entries_json) == answered
+    assert stored.explanation == scoring.explanation_json(scoring.result_of(db, stored))
+    entry = scoring.entry_row(db, fresh.id or 0, "inspector", "A4")
+    assert entry is not None and (entry.id, entry.version, entry.score) == (row.id, 1, Decimal(2))
