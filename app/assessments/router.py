@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app import clock, labels
@@ -18,7 +19,7 @@ from app.audit import service as audit_service
 from app.auth.deps import CurrentPrincipal, Principal
 from app.auth.roles import Perm
 from app.branches.models import Branch
-from app.db import ReadSessionDep, SessionDep
+from app.db import ReadSessionDep, SessionDep, in_write_lane
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.labels import ASSESSMENT_STATUSES
 from app.web.htmx import is_fragment_request, redirect, render, wants_json
@@ -162,7 +163,7 @@ def _one(
 
 
 @router.put("/assessments/{assessment_id}/items/{item_code}", include_in_schema=False)
-def save_item(
+async def save_item(
     request: Request,
     db: SessionDep,
     read: ReadSessionDep,
@@ -170,6 +171,23 @@ def save_item(
     assessment_id: AssessmentId,
     item_code: ItemCode,
     body: Annotated[ItemSave, Body()],
+) -> Response:
+    """The item autosave, the most frequent write of all: run in the write lane (app.db.in_write_lane)."""
+    engine = db.get_bind()
+    assert isinstance(engine, Engine)
+    return await in_write_lane(
+        engine, lambda: _save_item(request, db, read, principal, assessment_id, item_code, body)
+    )
+
+
+def _save_item(
+    request: Request,
+    db: Session,
+    read: Session,
+    principal: Principal,
+    assessment_id: int,
+    item_code: str,
+    body: ItemSave,
 ) -> Response:
     """Saves one item's entry on the version it was based on; answers the item and the new totals.
 
