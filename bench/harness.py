@@ -84,15 +84,18 @@ class Client:
     def stream(
         self, path: str, *, headers: dict[str, str] | None = None, chunk: int = 1 << 20
     ) -> tuple[int, Iterator[bytes]]:
-        """A GET read in chunks (for the NDJSON export): (status, chunks)."""
+        """A GET read in chunks (for the NDJSON export): (status, chunks). Each chunk is a view of one
+        reused buffer, valid until the next is read: the client reads a gigabyte into the same memory,
+        and its CPU (on the same two cores) is not charged to the server's rate."""
         resp = self._send("GET", path, None, headers or {})
 
         def chunks() -> Iterator[bytes]:
+            buffer = bytearray(chunk)
             while True:
-                part = resp.read(chunk)
-                if not part:
+                n = resp.readinto(buffer)  # fills the buffer across HTTP chunks, short only at the end
+                if not n:
                     return
-                yield part
+                yield buffer if n == chunk else bytes(buffer[:n])  # type: ignore[misc]
 
         return resp.status, chunks()
 
