@@ -298,7 +298,11 @@ async def in_write_lane(engine: Engine, work: Callable[[], T]) -> T:
     In the lane they queue on the event loop instead, and each runs alone. PostgreSQL writes in
     parallel (row locks) and waits on the network with the GIL released: no lane there.
 
-    Like a sync route, the work is not abandoned when the client goes away: the request waits for it."""
+    Like a sync route, the work is not abandoned when the client goes away: the request waits for it. A
+    refused save (a conflict, a bad entry) also waits for the saves ahead of it in the lane: a few
+    milliseconds each, or as long as they wait for the writer lock, which another writer (an import)
+    can hold for longer. Planning outside the lane would answer a refusal sooner, but would put the
+    plans' Python back in threads taking turns on the GIL."""
     if engine.dialect.name != "sqlite":
         return await anyio.to_thread.run_sync(work)
     loop = asyncio.get_running_loop()

@@ -43,6 +43,12 @@ def veto_reasons(extras: Any) -> list[str]:
     return [str(v) for v in vetoes.values()] if isinstance(vetoes, dict) else []
 
 
+def memo_name(cs: CriteriaSet) -> str | None:
+    """The name under which the engine may remember `cs`'s scored items: its content hash when `cs` is the
+    cached parse of a published set (which never changes), else None (nothing remembered)."""
+    return criteria_service.PARSED.name_of(cs)
+
+
 def criteria_of(session: Session, assessment: Assessment) -> CriteriaSet:
     """The criteria set the assessment is pinned to (parsed once per content hash, then cached)."""
     return criteria_service.parsed_by_id(
@@ -172,7 +178,7 @@ def score_entries(
     """Scores one source's entries (all of them, as they will be stored) and says what to store, except the
     entries text (`with_entries_text`, once the rows' stamps are final). Sets each state's ``score``, so
     that text carries the scores being stored. Pure: no session."""
-    result = score(cs, build_entries(rows, extras if source == "inspector" else None))
+    result = score(cs, build_entries(rows, extras if source == "inspector" else None), memo=memo_name(cs))
     scores: dict[str, Decimal | None] = {}
     for row in rows:
         item = result.items.get(row.item_code)
@@ -291,7 +297,8 @@ def store_entries_text(assessment: Assessment, source: str, rows: Sequence[Score
 def result_of(session: Session, assessment: Assessment, cs: CriteriaSet | None = None) -> Result:
     """The engine's full result for the inspector's entries (not persisted)."""
     cs = cs or criteria_of(session, assessment)
-    return score(cs, build_entries(entry_rows(session, assessment.id or 0, "inspector"), assessment.extras))
+    entries = build_entries(entry_rows(session, assessment.id or 0, "inspector"), assessment.extras)
+    return score(cs, entries, memo=memo_name(cs))
 
 
 def results_for(session: Session, cs: CriteriaSet, rows: list[Assessment]) -> dict[int, Result]:
@@ -304,13 +311,14 @@ def results_for(session: Session, cs: CriteriaSet, rows: list[Assessment]) -> di
         )
         for row in session.exec(stmt):
             by_assessment[row.assessment_id].append(row)
-    return {a.id or 0: score(cs, build_entries(by_assessment[a.id or 0], a.extras)) for a in rows}
+    memo = memo_name(cs)
+    return {a.id or 0: score(cs, build_entries(by_assessment[a.id or 0], a.extras), memo=memo) for a in rows}
 
 
 def self_result_of(session: Session, assessment: Assessment, cs: CriteriaSet | None = None) -> Result:
     """The engine's result for the branch's self-assessment (not persisted)."""
     cs = cs or criteria_of(session, assessment)
-    return score(cs, build_entries(entry_rows(session, assessment.id or 0, "self"), None))
+    return score(cs, build_entries(entry_rows(session, assessment.id or 0, "self"), None), memo=memo_name(cs))
 
 
 def describe_entry(cs: CriteriaSet, item_code: str | None, entry: dict[str, Any] | None) -> str:
@@ -489,12 +497,12 @@ def card(session: Session, assessment: Assessment, source: str, only: str | None
     aid = assessment.id or 0
     rows = {r.item_code: r for r in entry_rows(session, aid, source)}
     extras = assessment.extras if source == "inspector" else None
-    result = score(cs, build_entries(list(rows.values()), extras))
+    result = score(cs, build_entries(list(rows.values()), extras), memo=memo_name(cs))
     self_result = None
     if source == "inspector" and cs.self_assessment:
         self_rows = entry_rows(session, aid, "self")
         if self_rows:
-            self_result = score(cs, build_entries(self_rows, None))
+            self_result = score(cs, build_entries(self_rows, None), memo=memo_name(cs))
     evidence: dict[str | None, list[Evidence]] = {}
     for e in live_evidence(session, aid, only):
         evidence.setdefault(e.item_code, []).append(e)

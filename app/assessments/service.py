@@ -253,16 +253,16 @@ def apply_item_save(session: Session, plan: ItemSavePlan, *, actor: Actor) -> tu
 
     Written with Core statements (the plan holds the rows' ids): the ORM's unit of work cost several times
     the SQL it ran. The assessment object the plan read is brought up to date as if it had loaded what
-    was written (`set_committed_value`: nothing pending in any session), unless the save starts the
-    scoring, whose workflow transition is written through the session."""
+    was written (`set_committed_value`: nothing left pending in any session); a save that starts the
+    scoring writes its workflow transition through the session first (flushed by its audit event)."""
     a = plan.assessment
     if plan.unchanged:
         assert plan.row is not None
         return _entry_row(a, plan.row), a
     if plan.start_scoring:
         a = _attached(session, a)
-        transition_record(session, actor, a, "scoring", reason="开始考评")
         a.inspector_id = actor.user_id
+        transition_record(session, actor, a, "scoring", reason="开始考评")  # its audit event flushes both
     saved = plan.saved
     # Stamped here, in the writing transaction, not when the plan was made: stamps then follow the commit
     # order, which the sync API's `updated_since` cursor relies on. The stored entries text carries it.

@@ -37,6 +37,7 @@ class ParsedCache:
     def __init__(self, maxsize: int = 64) -> None:
         self.maxsize = maxsize
         self._items: OrderedDict[str, CriteriaSet] = OrderedDict()
+        self._names: dict[int, str] = {}  # id of a cached parse -> its digest (the cache keeps it alive)
         self._lock = threading.Lock()
 
     def get(self, digest: str) -> CriteriaSet | None:
@@ -48,14 +49,27 @@ class ParsedCache:
 
     def put(self, digest: str, cs: CriteriaSet) -> None:
         with self._lock:
+            replaced = self._items.get(digest)
+            if replaced is not None:
+                self._names.pop(id(replaced), None)
             self._items[digest] = cs
+            self._names[id(cs)] = digest
             self._items.move_to_end(digest)
             while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
+                _digest, evicted = self._items.popitem(last=False)
+                self._names.pop(id(evicted), None)
+
+    def name_of(self, cs: CriteriaSet) -> str | None:
+        """The digest `cs` is cached under, if it is this cache's parse of it (not an equal copy): the name
+        under which the scoring engine may remember its items (`score(..., memo=)`)."""
+        with self._lock:
+            digest = self._names.get(id(cs))
+            return digest if digest is not None and self._items.get(digest) is cs else None
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._names.clear()
 
     def __len__(self) -> int:
         return len(self._items)

@@ -252,19 +252,6 @@ class LeafItem(NamedTuple):
     sheet: Sheet | None
 
 
-class ItemMemo(dict[tuple[str, Any], Any]):
-    """A cache kept on a criteria set (see engine.score): not part of the set's value, so any two compare
-    equal and two equal sets stay equal whatever each has scored."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ItemMemo)
-
-    def __ne__(self, other: object) -> bool:
-        return not isinstance(other, ItemMemo)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
 class CriteriaSet(Model):
     """A parsed, validated criteria-set document. Build it with ``load_document``."""
 
@@ -294,9 +281,6 @@ class CriteriaSet(Model):
 
     # code -> leaf, built once after validation (equal documents build equal indexes)
     _leaves: dict[str, LeafItem] = PrivateAttr(default_factory=dict)
-    # The engine's memo of scored items, (code, entry) -> (result, explanation text): an item's result
-    # depends on the set and its own entry only. Lives and dies with the set (see engine.score).
-    _item_memo: ItemMemo = PrivateAttr(default_factory=lambda: ItemMemo())
     _leaf_list: tuple[LeafItem, ...] = PrivateAttr(default=())
 
     def model_post_init(self, context: Any, /) -> None:
@@ -332,9 +316,6 @@ class CriteriaSet(Model):
     def leaf_index(self) -> dict[str, LeafItem]:
         """Code -> leaf (read-only; ``find_item`` for one code)."""
         return self._leaves
-
-    def item_memo(self) -> ItemMemo:
-        return self._item_memo
 
     def item(self, code: str) -> LeafItem:
         """The leaf with this code; KeyError when unknown."""

@@ -8,10 +8,11 @@ reported in ``Result.problems`` and left out (or clamped), as documented.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from app.scoring import explain as ex
 from app.scoring.checks import max_total_raw
-from app.scoring.document import CriteriaSet, Item, ItemMemo, LeafItem
+from app.scoring.document import CriteriaSet, Item, LeafItem
 from app.scoring.entries import Entries, ItemEntry, Votes, hit_problem, preset_of, validate_item
 from app.scoring.result import AppliedDeduction, CategoryResult, ItemResult, Result, SheetResult, Step
 
@@ -99,30 +100,42 @@ def score_item(cs: CriteriaSet, leaf: LeafItem, entry: ItemEntry | None) -> Item
     return make(item.max - total, item.max, total, applied, excess)
 
 
-# Distinct (item, entry) pairs remembered per criteria set; past this the memo starts again. A province's
-# sector set sees a few thousand distinct entries per item at most: this bounds memory, not the hit rate.
-ITEM_MEMO_MAX = 50_000
+# Scored (set, item, entry) triples remembered by the process (about 1.4 KB each); past this the memo
+# starts again. An inspector's forty items take forty; a bulk rescore passes through and is bounded too.
+ITEM_MEMO_MAX = 20_000
+_ITEM_MEMO: dict[tuple[str, str, Any], tuple[ItemResult, str]] = {}
 
 
 def _scored_leaf(
-    memo: ItemMemo, cs: CriteriaSet, leaf: LeafItem, entry: ItemEntry | None
+    memo: str | None, cs: CriteriaSet, leaf: LeafItem, entry: ItemEntry | None
 ) -> tuple[ItemResult, str]:
-    """`score_item` and the item's explanation text, remembered on the criteria set by (code, entry).
+    """`score_item` and the item's explanation text, remembered by (set, item code, entry) when the
+    caller names the set (`memo`: the content hash of its document).
 
-    An item's result depends on the set and its own entry only, and both are immutable, so a save that
-    changes one item of forty scores one and looks up the rest (the engine's biggest cost per save).
-    Unhashable entries are not expected (ItemEntry is frozen) but are scored without the memo."""
-    key = (leaf.item.code, entry)
-    try:
-        hit = memo.get(key)
-    except TypeError:
+    An item's result depends on the set and its own entry only, so a save that changes one item of forty
+    scores one and looks up the rest (the engine's biggest cost per save). The entry is keyed by its exact
+    text (`_entry_key`): 3 and 3.0 are equal decimals but not the same result (the item's score keeps the
+    entry's exponent), so they are remembered apart."""
+    if memo is None:
         return _score_leaf(cs, leaf, entry)
+    key = (memo, leaf.item.code, _entry_key(entry))
+    hit = _ITEM_MEMO.get(key)
     if hit is None:
         hit = _score_leaf(cs, leaf, entry)
-        if len(memo) >= ITEM_MEMO_MAX:
-            memo.clear()
-        memo[key] = hit
-    return hit  # type: ignore[no-any-return]
+        if len(_ITEM_MEMO) >= ITEM_MEMO_MAX:
+            _ITEM_MEMO.clear()  # a race with another thread's insert loses an entry, never a wrong one
+        _ITEM_MEMO[key] = hit
+    return hit
+
+
+def _entry_key(entry: ItemEntry | None) -> Any:
+    if entry is None:
+        return None
+    return (
+        None if entry.points is None else str(entry.points),
+        tuple((h.code, str(h.count)) for h in entry.deductions),
+        tuple((str(d.points), d.reason) for d in entry.discretionary),
+    )
 
 
 def _score_leaf(cs: CriteriaSet, leaf: LeafItem, entry: ItemEntry | None) -> tuple[ItemResult, str]:
@@ -207,7 +220,10 @@ def _best_level(cs: CriteriaSet, ceiling: int, met: frozenset[str]) -> int:
     return 0
 
 
-def score(cs: CriteriaSet, entries: Entries) -> Result:
+def score(cs: CriteriaSet, entries: Entries, *, memo: str | None = None) -> Result:
+    """Scores `entries` under `cs`. `memo` names the set for the engine's item memo (the content hash of
+    the stored document it was parsed from): the same name must always mean the same set. Without it
+    nothing is remembered (a what-if copy, a draft being edited)."""
     steps: list[Step] = []
     problems: list[str] = []
     leaves = cs.leaves()
@@ -216,7 +232,6 @@ def score(cs: CriteriaSet, entries: Entries) -> Result:
         if code not in known:
             problems.append(f"没有编码为“{code}”的指标，该录入已忽略")
     items: dict[str, ItemResult] = {}
-    memo = cs.item_memo()
     for leaf in leaves:
         res, text = _scored_leaf(memo, cs, leaf, entries.items.get(leaf.item.code))
         items[res.code] = res

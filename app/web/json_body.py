@@ -19,7 +19,9 @@ MEDIA_TYPE = "application/json"
 
 
 def json_bytes(data: Any) -> bytes:
-    """The body `JSONResponse(jsonable_encoder(data))` would send."""
+    """The body `JSONResponse(jsonable_encoder(data))` would send, for the answers the routes build (plain
+    dicts, lists, models, dataclasses). Not for SQLAlchemy instances' `__dict__` (jsonable_encoder drops
+    their `_sa…` keys) or dict subclasses with their own `items()`: pass models or plain dicts."""
     try:
         text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_default)
     except TypeError:  # a dict key json.dumps cannot write (a date, an enum …): the general encoder

@@ -1,5 +1,5 @@
-"""The engine's per-item memo (engine._scored_leaf): the same results as scoring afresh, whatever was
-scored before on the same criteria set; bounded; invisible to the set's equality."""
+"""The engine's item memo (engine._scored_leaf): the same results as scoring afresh, whatever was scored
+before under the same name; exact about decimals; bounded; used only for a named set."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from app.criteria.service import ParsedCache
 from app.scoring import Entries, ItemEntry, engine, library_names, load_library, score
 from app.scoring.document import Item
 from app.scoring.entries import DeductionHit, Discretionary
@@ -20,35 +21,55 @@ def _random_entries(cs, rng: random.Random) -> Entries:  # type: ignore[no-untyp
             continue  # not scored yet
         item = leaf.item
         if isinstance(item, Item) and item.mode == "points":
-            # "3", "3.0" and "3.00" are one key: equal decimals must give one result
+            # "3", "3.0" and "3.00" are equal decimals written differently: each must score as it is written
             pts = Decimal(rng.randint(0, int(item.max) * 2)) / 2
             items[item.code] = ItemEntry(points=pts.quantize(Decimal(10) ** -rng.randint(0, 2)))
             continue
         presets = [*item.deductions, *getattr(item, "awards", ())]
-        hits = tuple(DeductionHit(p.code, Decimal(rng.randint(1, 3))) for p in presets if rng.random() < 0.3)
+        hits = tuple(
+            DeductionHit(p.code, Decimal(rng.choice(["1", "2", "2.0", "3"])))
+            for p in presets
+            if rng.random() < 0.3
+        )
         disc = ()
         if item.discretionary and rng.random() < 0.3:
             disc = (
-                Discretionary(Decimal(rng.choice(["0.5", "1", "1.5"])), rng.choice(["材料不全", "记录缺失"])),
+                Discretionary(Decimal(rng.choice(["0.5", "1", "1.0"])), rng.choice(["材料不全", "记录缺失"])),
             )
         items[item.code] = ItemEntry(deductions=hits, discretionary=disc)
     return Entries(items=items)
 
 
+@pytest.fixture(autouse=True)
+def _empty_memo() -> None:
+    engine._ITEM_MEMO.clear()
+
+
 @pytest.mark.parametrize("name", library_names())
-def test_memoised_results_equal_fresh_ones(name: str) -> None:
+def test_remembered_results_are_the_fresh_ones(name: str) -> None:
     rng = random.Random(name)
-    warm = load_library(name)  # one set scores everything, its memo growing
+    cs = load_library(name)
     for _ in range(40):
-        entries = _random_entries(warm, rng)
-        fresh = load_library(name)  # a set of its own: nothing remembered
-        assert fresh is not warm and len(fresh.item_memo()) == 0
-        expected = score(fresh, entries)
-        got = score(warm, entries)
-        assert got == expected
+        entries = _random_entries(cs, rng)
+        expected = score(cs, entries)  # no name: nothing remembered, nothing looked up
+        got = score(cs, entries, memo=f"sha-{name}")
+        assert repr(got) == repr(expected)  # repr: Decimal("3.0") and Decimal("3") differ there
         assert got.to_json() == expected.to_json()
-    assert len(warm.item_memo()) > 0
-    assert warm == load_library(name)  # what a set has remembered is not part of its value
+    assert len(engine._ITEM_MEMO) > 0
+
+
+def test_equal_decimals_written_differently_are_remembered_apart() -> None:
+    cs = load_library("rural")
+    code = next(leaf.item.code for leaf in cs.items() if getattr(leaf.item, "mode", "") == "points")
+    one = score(cs, Entries(items={code: ItemEntry(points=Decimal("2.0"))}), memo="x")
+    two = score(cs, Entries(items={code: ItemEntry(points=Decimal("2"))}), memo="x")
+    assert str(one.items[code].score) == "2.0" and str(two.items[code].score) == "2"
+
+
+def test_unnamed_sets_are_not_remembered() -> None:
+    cs = load_library("rural")
+    score(cs, _random_entries(cs, random.Random(1)))
+    assert len(engine._ITEM_MEMO) == 0
 
 
 def test_the_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,5 +78,20 @@ def test_the_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(7)
     for _ in range(20):
         entries = _random_entries(cs, rng)
-        assert score(cs, entries) == score(load_library("rural"), entries)
-        assert len(cs.item_memo()) <= 5
+        assert repr(score(cs, entries, memo="m")) == repr(score(cs, entries))
+        assert len(engine._ITEM_MEMO) <= 5
+
+
+def test_only_the_cached_parse_itself_has_a_name() -> None:
+    cache = ParsedCache(maxsize=2)
+    a, b, c = load_library("rural"), load_library("rural"), load_library("community")
+    cache.put("h-a", a)
+    assert cache.name_of(a) == "h-a"
+    assert cache.name_of(b) is None  # an equal set, but not the cached object
+    cache.put("h-a", b)  # replaced under the same digest
+    assert cache.name_of(a) is None and cache.name_of(b) == "h-a"
+    cache.put("h-c", c)
+    cache.put("h-d", load_library("organ"))  # evicts h-a
+    assert cache.name_of(b) is None and cache.name_of(c) == "h-c"
+    cache.clear()
+    assert cache.name_of(c) is None
