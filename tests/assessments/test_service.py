@@ -317,7 +317,7 @@ def test_entries_loaded_before_a_save_are_read_again_as_written(db: Session, fre
 
 
 def test_the_saved_totals_are_the_stored_ones(db: Session, fresh, inspector) -> None:  # type: ignore[no-untyped-def]
-    row, result = _save(db, inspector, fresh, "A4", {"points": "2"}, note="n")
+    row, _result = _save(db, inspector, fresh, "A4", {"points": "2"}, note="n")
     _save(db, inspector, fresh, "B1", {})
     answered = (fresh.total, fresh.stars, fresh.items_scored, fresh.inspector_entries_json)
     db.commit()
