@@ -12,7 +12,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from fastapi.encoders import jsonable_encoder
+from fastapi.encoders import decimal_encoder, jsonable_encoder
 from fastapi.responses import Response
 
 MEDIA_TYPE = "application/json"
@@ -34,9 +34,8 @@ def json_response(data: Any, *, status_code: int = 200, headers: dict[str, str] 
 
 
 def _default(obj: Any) -> Any:
-    if isinstance(obj, Decimal):  # as fastapi.encoders.decimal_encoder: an int without exponent, else float
-        exponent = obj.as_tuple().exponent
-        return int(obj) if isinstance(exponent, int) and exponent >= 0 else float(obj)
+    if isinstance(obj, Decimal):  # FastAPI's own rule: an int without exponent, else a float
+        return decimal_encoder(obj)
     if isinstance(obj, datetime.date | datetime.time):
         return obj.isoformat()
     return jsonable_encoder(obj)
