@@ -13,9 +13,9 @@ from sqlmodel import Session
 
 from app.audit.service import Actor
 from app.auth import service
-from app.auth.models import User, UserSession
 from app.auth.roles import Perm, has_perm
 from app.auth.scope import Scope
+from app.auth.service import LiveSession, UserView
 from app.config import get_settings
 from app.db import ReadSessionDep, SessionDep
 from app.errors import Forbidden
@@ -28,22 +28,10 @@ CSRF_REFUSED = "安全校验失败（CSRF），请刷新页面后重试"
 
 
 @dataclass(frozen=True)
-class UserView:
-    """What pages show of the signed-in user."""
-
-    id: int
-    username: str
-    display_name: str
-    role: str
-    region_id: int
-    branch_id: int | None
-
-
-@dataclass(frozen=True)
 class Principal:
-    user: User
+    user: UserView
     scope: Scope
-    session: UserSession
+    session: LiveSession
 
     @property
     def actor(self) -> Actor:
@@ -75,27 +63,19 @@ def optional_principal(request: Request, db: SessionDep, read: ReadSessionDep) -
             db.rollback()
     principal = Principal(user=user, scope=scope, session=row)
     request.state.principal = principal
-    # Templates get a plain snapshot: an ORM instance expires on rollback and then cannot render an error page.
-    request.state.user = UserView(
-        user.id or 0, user.username, user.display_name, user.role, user.region_id, user.branch_id
-    )
+    request.state.user = user
     request.state.scope = principal.scope
     request.state.csrf_token = row.csrf_token
     return principal
 
 
-def _lookup(db: Session, read: Session, token: str) -> tuple[UserSession, User, Scope] | None:
+def _lookup(db: Session, read: Session, token: str) -> tuple[LiveSession, UserView, Scope] | None:
     """The session, its user and scope, read in `read` (see app.db.get_read_session): looked up in a
-    write request's own session on SQLite, they would hold the writer lock for the whole request. The rows
-    are then attached to the request's session without SQL (merge, load=False), as if it had loaded them."""
+    write request's own session on SQLite, they would hold the writer lock for the whole request."""
     loaded = service.load_session(read, token=token, settings=get_settings())
-    if read is db:
-        return loaded
-    read.commit()  # ends the read snapshot now, not at the end of the request (the rows stay loaded)
-    if loaded is None:
-        return None
-    row, user, scope = loaded
-    return db.merge(row, load=False), db.merge(user, load=False), scope
+    if read is not db:
+        read.commit()  # ends the read snapshot now, not at the end of the request
+    return loaded
 
 
 async def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -98,51 +98,95 @@ def start_session(
 # Built once: every request of a logged-in user runs it, and building the statement (and its cache key)
 # per request costs more than running it.
 _SESSION_USER_REGION = (
-    select(UserSession, User, col(Region.path), col(Region.name))
+    core_select(
+        col(UserSession.id),
+        col(UserSession.csrf_token),
+        col(UserSession.created_at),
+        col(UserSession.last_seen_at),
+        col(UserSession.revoked_at),
+        col(User.id),
+        col(User.username),
+        col(User.display_name),
+        col(User.role),
+        col(User.region_id),
+        col(User.branch_id),
+        col(User.is_active),
+        col(Region.path),
+        col(Region.name),
+    )
     .join(User, col(User.id) == col(UserSession.user_id))
     .join(Region, col(Region.id) == col(User.region_id))
     .where(col(UserSession.id) == bindparam("session_id"))
 )
+_TOUCH = (
+    update(UserSession.__table__)  # type: ignore[attr-defined]
+    .where(UserSession.__table__.c.id == bindparam("session_id"))  # type: ignore[attr-defined]
+    .values(last_seen_at=bindparam("now"))
+)
+
+
+@dataclass(frozen=True)
+class UserView:
+    """The signed-in user as requests and pages need it: plain values, not an ORM row (an ORM object
+    expires on rollback and then cannot render an error page; and every request pays for building one)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    region_id: int
+    branch_id: int | None
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """A live login (the session row's fields a request uses)."""
+
+    id: str  # the SHA-256 of the cookie token
+    csrf_token: str
+    last_seen_at: datetime
 
 
 def load_session(
     session: Session, *, token: str, settings: Settings, now: datetime | None = None
-) -> tuple[UserSession, User, Scope] | None:
+) -> tuple[LiveSession, UserView, Scope] | None:
     """The live session, its user and the user's scope, or None when unknown, revoked, idle or too old.
 
-    One statement (the session, its user and the user's region joined): every request of a logged-in
-    user starts here."""
+    One Core statement (the session, its user and the user's region joined) read into plain values:
+    every request of a logged-in user starts here, and loading the two rows as ORM objects cost more than
+    the rest of an item save's reads together."""
     if not token or len(token) > 128:
         return None
     now = now or utcnow()
-    found = session.exec(_SESSION_USER_REGION, params={"session_id": _sha256(token)}).first()
+    found = session.connection().execute(_SESSION_USER_REGION, {"session_id": _sha256(token)}).first()
     if found is None:
         return None
-    row, user, path, region_name = found
-    if row.revoked_at is not None or not user.is_active:
+    (sid, csrf, created_at, last_seen_at, revoked_at, uid, username, name, role, region_id, branch_id,
+     active, path, region_name) = found  # fmt: skip
+    if revoked_at is not None or not active:
         return None
-    if now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+    if now - last_seen_at > timedelta(minutes=settings.session_idle_minutes):
         return None
-    if now - row.created_at > timedelta(hours=settings.session_absolute_hours):
+    if now - created_at > timedelta(hours=settings.session_absolute_hours):
         return None
-    return row, user, user_scope(user, path, region_name)
+    assert uid is not None
+    user = UserView(uid, username, name, role, region_id, branch_id)
+    return LiveSession(sid, csrf, last_seen_at), user, user_scope(user, path, region_name)
 
 
 TOUCH_EVERY = timedelta(seconds=60)
 
 
-def session_needs_touch(row: UserSession, now: datetime | None = None) -> bool:
+def session_needs_touch(row: LiveSession, now: datetime | None = None) -> bool:
     """Whether the idle timer is due for a refresh (it is refreshed at most once a minute)."""
     return (now or utcnow()) - row.last_seen_at > TOUCH_EVERY
 
 
-def touch_session(session: Session, row: UserSession, now: datetime | None = None) -> None:
+def touch_session(session: Session, row: LiveSession, now: datetime | None = None) -> None:
     """Refreshes the idle timer (at most once a minute, to keep reads cheap)."""
     now = now or utcnow()
     if session_needs_touch(row, now):
-        row.last_seen_at = now
-        session.add(row)
-        session.flush()
+        session.connection().execute(_TOUCH, {"session_id": row.id, "now": now})
 
 
 def end_session(session: Session, *, token: str) -> None:
@@ -161,7 +205,7 @@ def scope_for_region(session: Session, region_id: int, branch_id: int | None = N
     return Scope(region_id=region_id, region_path=region.path, region_name=region.name, branch_id=branch_id)
 
 
-def user_scope(user: User, region_path: str, region_name: str) -> Scope:
+def user_scope(user: User | UserView, region_path: str, region_name: str) -> Scope:
     """The region subtree a user may see (a branch user: additionally their one branch), given the path
     and name of the user's region."""
     branch_id = user.branch_id if user.role == "branch" else None
