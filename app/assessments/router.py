@@ -203,8 +203,9 @@ def _save_item(
             row, result = service.save_item(
                 db, actor=actor, assessment=a, item_code=item_code, source=source, data=body
             )
+            context = scoring.item_context(db, a, item_code, source)  # not changed by the save
         else:
-            a, row, result = service.save_item_read_first(
+            a, row, result, context = service.save_item_read_first(
                 db,
                 read,
                 actor=actor,
@@ -212,6 +213,7 @@ def _save_item(
                 item_code=item_code,
                 source=source,
                 data=body,
+                also=lambda s, a: scoring.item_context(s, a, item_code, source),
             )
     except (Conflict, ValidationFailed) as exc:
         db.rollback()
@@ -220,10 +222,9 @@ def _save_item(
             raise
         return _item_refused(request, read, actor, assessment_id, item_code, exc)
     db.commit()
-    # The item's evidence and self-assessment, read where no writer lock is held.
     cs = scoring.criteria_of(read, a)  # cached by its content hash: no query
     saver = {actor.user_id: actor.label} if actor.user_id is not None else None
-    card = scoring.saved_card(read, a, cs, row, result, known_users=saver)
+    card = scoring.saved_card(read, a, cs, row, result, context, known_users=saver)
     ci = card.items()[0]
     mode = service.card_mode(actor, a, cs.self_assessment)
     totals = scoring.totals_public(a, card.result, mode.source)

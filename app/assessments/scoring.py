@@ -90,6 +90,9 @@ _ENTRY_STATES = sa_select(
 ).where(_ENTRY.assessment_id == bindparam("aid"), _ENTRY.source == bindparam("source"))
 
 
+_ITEM_STATE = _ENTRY_STATES.where(_ENTRY.item_code == bindparam("code"))
+
+
 def entry_states(session: Session, assessment_id: int, source: str) -> list[EntryState]:
     """A source's stored entries, as ``EntryState`` values (not ORM rows). Flushes pending changes first,
     as an ORM query would."""
@@ -549,28 +552,44 @@ def _group_of(groups: dict[str, CardGroup], cs: CriteriaSet, leaf: LeafItem) -> 
     return groups.setdefault("penalty", CardGroup("penalty", "减分项", cap, None, []))
 
 
+@dataclass(frozen=True)
+class ItemContext:
+    """What an item's card shows beside its own entry: its evidence and, on the inspector's card, the
+    item's self-assessment entry (None: none, or not shown)."""
+
+    evidence: list[Evidence]
+    self_entry: EntryState | None
+
+
+def item_context(session: Session, assessment: Assessment, item_code: str, source: str) -> ItemContext:
+    """The item's evidence and (inspector, under a criteria set with self-assessment) its self entry."""
+    aid = assessment.id or 0
+    self_entry = None
+    if source == "inspector" and criteria_of(session, assessment).self_assessment:
+        found = session.execute(_ITEM_STATE, {"aid": aid, "source": "self", "code": item_code}).first()
+        self_entry = EntryState(*found) if found is not None else None
+    return ItemContext(live_evidence(session, aid, item_code), self_entry)
+
+
 def saved_card(
     session: Session,
     assessment: Assessment,
     cs: CriteriaSet,
     row: ScoreEntry,
     result: Result,
+    context: ItemContext,
     known_users: dict[int, str] | None = None,
 ) -> Card:
     """The one-item card that answers a save, built from the save's own row and result (no second read of
-    the entries, no second scoring): what `card(..., only=row.item_code)` shows, read in the save's
-    transaction. Adds the item's evidence and, on the inspector's card, the item's self-assessment.
-    `known_users` (id → display name: the saver) spares the lookup of who last wrote the row."""
+    the entries, no second scoring) and the item's context (`item_context`, read before the save): what
+    `card(..., only=row.item_code)` shows. `known_users` (id → display name: the saver) spares the lookup
+    of who last wrote the row; `session` is read only when that is someone else (a retry that changed
+    nothing, of another user's value)."""
     leaf = cs.find_item(row.item_code)
     assert leaf is not None
-    aid = assessment.id or 0
-    ci = CardItem(
-        leaf, row, result.items.get(row.item_code), evidence=live_evidence(session, aid, row.item_code)
-    )
-    if row.source == "inspector" and cs.self_assessment:
-        self_row = entry_row(session, aid, "self", row.item_code)
-        if self_row is not None:
-            _set_self(ci, score_item(cs, leaf, _entry_or_none(self_row)))
+    ci = CardItem(leaf, row, result.items.get(row.item_code), evidence=context.evidence)
+    if context.self_entry is not None:
+        _set_self(ci, score_item(cs, leaf, _entry_or_none(context.self_entry)))
     users: dict[int, str] = {}
     by = row.updated_by_id
     if by is not None and known_users and by in known_users:
@@ -584,7 +603,7 @@ def saved_card(
     return Card(assessment, cs, row.source, result, list(groups.values()), users)
 
 
-def _entry_or_none(row: ScoreEntry) -> ItemEntry | None:
+def _entry_or_none(row: EntryRow) -> ItemEntry | None:
     try:
         return ItemEntry.from_json(row.entry)
     except EntriesError:

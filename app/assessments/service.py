@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic_core import to_jsonable_python
 from sqlalchemy import and_, bindparam, case, func, insert, or_, update
@@ -24,6 +25,7 @@ from app.errors import Conflict, Forbidden, Locked, NotFound, ValidationFailed
 from app.labels import ASSESSMENT_STATUSES
 from app.scoring import Entries, EntriesError, ItemEntry, Result, validate_entry
 
+T = TypeVar("T")
 INSPECTOR_EDITABLE = frozenset({"draft", "self_submitted", "scoring", "returned"})
 LOCKED = frozenset({"reviewed", "publicized", "final"})
 # From publicity on, the official total and stars are public (the branch itself may see them).
@@ -390,7 +392,8 @@ def save_item_read_first(
     item_code: str,
     source: str,
     data: ItemSave,
-) -> tuple[Assessment, ScoreEntry, Result]:
+    also: Callable[[Session, Assessment], T],
+) -> tuple[Assessment, ScoreEntry, Result, T]:
     """`save_item` for SQLite, where a writing transaction holds the database's writer lock from its first
     statement to its commit, so every save waits for the one before it to finish.
 
@@ -398,20 +401,25 @@ def save_item_read_first(
     written in `session`, under the lock, after `plan_is_current` has found that nothing it was computed
     from has changed. When something did (another save of the same assessment landed in between), it is
     checked and scored again under the lock, as `save_item` does. A refusal raises before any lock is
-    taken; a retried save that changes nothing writes nothing."""
+    taken; a retried save that changes nothing writes nothing.
+
+    `also(read, assessment)` runs in the same read snapshot once the save is checked, before the snapshot
+    ends: what the answer needs that the save does not change (the item's evidence), without a second
+    read transaction after the commit. Its value is the last of the answer."""
     a = get(read, assessment_id=assessment_id, scope=actor.scope)
     plan = plan_item_save(read, actor=actor, assessment=a, item_code=item_code, source=source, data=data)
+    extra = also(read, a)
     read.commit()  # ends the read snapshot before waiting for the writer lock (the rows stay loaded)
     if plan.unchanged:
         assert plan.row is not None
-        return a, _entry_row(a, plan.row), plan.result
+        return a, _entry_row(a, plan.row), plan.result, extra
     if plan_is_current(session, plan):
         row, a = apply_item_save(session, plan, actor=actor)
         session.flush()
-        return a, row, plan.result
+        return a, row, plan.result, extra
     a = get(session, assessment_id=assessment_id, scope=actor.scope)
     row, result = save_item(session, actor=actor, assessment=a, item_code=item_code, source=source, data=data)
-    return a, row, result
+    return a, row, result, extra
 
 
 def save_extras(

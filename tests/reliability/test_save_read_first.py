@@ -49,7 +49,8 @@ def _save_read_first(write: Session, read: Session, aid: int, code: str, entry: 
         item_code=code,
         source="inspector",
         data=ItemSave(entry=entry, version=version, note=f"{code}={entry}"),
-    )
+        also=lambda _s, _a: None,
+    )[:3]
 
 
 def _committed_save(aid: int, code: str, entry: dict, version: int = 0) -> None:
