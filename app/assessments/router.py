@@ -191,30 +191,18 @@ def _save_item(
 ) -> Response:
     """Saves one item's entry on the version it was based on; answers the item and the new totals.
 
-    On SQLite the save is checked and scored on the read engine and written under the writer lock only
-    when nothing it rests on changed (service.save_item_read_first); on PostgreSQL, in one transaction
-    under the assessment's row lock. The answer is built from what THIS write stored and scored: no
-    second read of the card after the commit."""
+    Checked, scored and written in one transaction: on SQLite under the writer lock from its first
+    statement (the write lane runs one save at a time, so saves never wait for each other's lock), on
+    PostgreSQL under the assessment's row lock. The answer is built from what THIS write stored and
+    scored: no second read of the card after the commit."""
     actor = actor_of(principal)
     source = "self" if actor.role == "branch" else "inspector"
     try:
-        if read is db:
-            a = service.get(db, assessment_id=assessment_id, scope=actor.scope)
-            row, result = service.save_item(
-                db, actor=actor, assessment=a, item_code=item_code, source=source, data=body
-            )
-            context = scoring.item_context(db, a, item_code, source)  # not changed by the save
-        else:
-            a, row, result, context = service.save_item_read_first(
-                db,
-                read,
-                actor=actor,
-                assessment_id=assessment_id,
-                item_code=item_code,
-                source=source,
-                data=body,
-                also=lambda s, a: scoring.item_context(s, a, item_code, source),
-            )
+        a = service.get(db, assessment_id=assessment_id, scope=actor.scope)
+        row, result = service.save_item(
+            db, actor=actor, assessment=a, item_code=item_code, source=source, data=body
+        )
+        context = scoring.item_context(db, a, item_code, source)  # not changed by the save
     except (Conflict, ValidationFailed) as exc:
         db.rollback()
         read.rollback()  # the refusal shows the item as stored now, not as this request first read it

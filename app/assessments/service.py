@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic_core import to_jsonable_python
 from sqlalchemy import and_, bindparam, case, func, insert, or_, update
@@ -25,7 +24,6 @@ from app.errors import Conflict, Forbidden, Locked, NotFound, ValidationFailed
 from app.labels import ASSESSMENT_STATUSES
 from app.scoring import Entries, EntriesError, ItemEntry, Result, validate_entry
 
-T = TypeVar("T")
 INSPECTOR_EDITABLE = frozenset({"draft", "self_submitted", "scoring", "returned"})
 LOCKED = frozenset({"reviewed", "publicized", "final"})
 # From publicity on, the official total and stars are public (the branch itself may see them).
@@ -142,9 +140,8 @@ def _check_item_write(actor: Actor, a: Assessment, source: str, self_enabled: bo
 class ItemSavePlan:
     """One item save, validated and scored but not written: what `apply_item_save` writes.
 
-    Computed from the assessment and entries as one transaction read them (`plan_item_save` changes no
-    loaded row), so on SQLite it can be computed on the read engine, outside the writer lock, and written
-    under it if nothing it was computed from changed since (`plan_is_current`)."""
+    Computed from the assessment and entries as the save's transaction read them (`plan_item_save` changes
+    no loaded row) and written in the same transaction, under its lock (`save_item`)."""
 
     assessment: Assessment  # as read, unchanged
     source: str
@@ -156,7 +153,6 @@ class ItemSavePlan:
     scored: scoring.Scored
     start_scoring: bool  # the first inspector save moves a draft or self-submitted assessment to scoring
     unchanged: bool  # the same entry and note as stored: nothing to write (a retried save)
-    base: tuple[int, str, int]  # what the plan rests on: version, status, the sum of the entries' versions
 
     @property
     def result(self) -> Result:
@@ -216,42 +212,12 @@ def plan_item_save(
         scored=scored,
         start_scoring=source == "inspector" and assessment.status in ("draft", "self_submitted"),
         unchanged=unchanged,
-        base=(assessment.version, assessment.status, sum(r.version for r in rows)),
     )
-
-
-# Built once: the state a plan rests on, read again in the writing transaction (one row, one index range).
-_ENTRY_VERSIONS = (
-    select(func.coalesce(func.sum(ScoreEntry.version), 0))
-    .where(ScoreEntry.assessment_id == bindparam("aid"), ScoreEntry.source == bindparam("source"))
-    .scalar_subquery()
-)
-_PLAN_BASE = select(col(Assessment.version), col(Assessment.status), _ENTRY_VERSIONS).where(
-    col(Assessment.id) == bindparam("aid")
-)
-_ROW_LOCK = select(col(Assessment.id)).where(col(Assessment.id) == bindparam("aid")).with_for_update()
-
-
-def plan_is_current(session: Session, plan: ItemSavePlan) -> bool:
-    """Whether what the plan was computed from is still what is stored: the assessment's version (every
-    workflow step and extras change bumps it), its status and the source's entries (every entry save adds
-    a row at version 1 or bumps one by 1, and none is deleted: the sum of their versions only grows).
-
-    Run in the writing transaction, under the lock that then holds until the commit: on SQLite the writer
-    lock, which its first statement takes; on PostgreSQL the assessment's row lock, taken by a statement of
-    its own first, so that the check's snapshot (READ COMMITTED: one per statement) starts after any
-    writer it waited for had committed."""
-    params = {"aid": plan.assessment.id, "source": plan.source}
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(_ROW_LOCK, params)
-    stored = conn.execute(_PLAN_BASE, params).one_or_none()
-    return stored is not None and tuple(stored) == plan.base
 
 
 def apply_item_save(session: Session, plan: ItemSavePlan, *, actor: Actor) -> tuple[ScoreEntry, Assessment]:
     """Writes a plan (the entry, the assessment's totals, the audit events) in the session's transaction;
-    answers the stored entry and the assessment. The caller has made sure the plan is current.
+    answers the stored entry and the assessment. The plan was made in the same transaction.
 
     Written with Core statements (the plan holds the rows' ids): the ORM's unit of work cost several times
     the SQL it ran. The assessment object the plan read is brought up to date as if it had loaded what
@@ -373,7 +339,8 @@ def save_item(
     session: Session, *, actor: Actor, assessment: Assessment, item_code: str, source: str, data: ItemSave
 ) -> tuple[ScoreEntry, Result]:
     """Saves one item's entry if `data.version` matches the stored one; recomputes the totals. Reads and
-    writes in the session's one transaction (on PostgreSQL, under the assessment's row lock)."""
+    writes in the session's one transaction: on PostgreSQL under the assessment's row lock, on SQLite
+    under the writer lock, which the transaction's first statement took (BEGIN IMMEDIATE)."""
     lock(session, assessment)
     plan = plan_item_save(
         session, actor=actor, assessment=assessment, item_code=item_code, source=source, data=data
@@ -381,45 +348,6 @@ def save_item(
     row, _ = apply_item_save(session, plan, actor=actor)
     session.flush()
     return row, plan.result
-
-
-def save_item_read_first(
-    session: Session,
-    read: Session,
-    *,
-    actor: Actor,
-    assessment_id: int,
-    item_code: str,
-    source: str,
-    data: ItemSave,
-    also: Callable[[Session, Assessment], T],
-) -> tuple[Assessment, ScoreEntry, Result, T]:
-    """`save_item` for SQLite, where a writing transaction holds the database's writer lock from its first
-    statement to its commit, so every save waits for the one before it to finish.
-
-    The save is checked and scored in `read` (a read-engine session: its own snapshot, no lock) and only
-    written in `session`, under the lock, after `plan_is_current` has found that nothing it was computed
-    from has changed. When something did (another save of the same assessment landed in between), it is
-    checked and scored again under the lock, as `save_item` does. A refusal raises before any lock is
-    taken; a retried save that changes nothing writes nothing.
-
-    `also(read, assessment)` runs in the same read snapshot once the save is checked, before the snapshot
-    ends: what the answer needs that the save does not change (the item's evidence), without a second
-    read transaction after the commit. Its value is the last of the answer."""
-    a = get(read, assessment_id=assessment_id, scope=actor.scope)
-    plan = plan_item_save(read, actor=actor, assessment=a, item_code=item_code, source=source, data=data)
-    extra = also(read, a)
-    read.commit()  # ends the read snapshot before waiting for the writer lock (the rows stay loaded)
-    if plan.unchanged:
-        assert plan.row is not None
-        return a, _entry_row(a, plan.row), plan.result, extra
-    if plan_is_current(session, plan):
-        row, a = apply_item_save(session, plan, actor=actor)
-        session.flush()
-        return a, row, plan.result, extra
-    a = get(session, assessment_id=assessment_id, scope=actor.scope)
-    row, result = save_item(session, actor=actor, assessment=a, item_code=item_code, source=source, data=data)
-    return a, row, result, extra
 
 
 def save_extras(
