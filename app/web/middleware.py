@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
-import uuid
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
@@ -135,7 +135,7 @@ class RequestLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = (_header(scope, b"x-request-id") or "")[:64] or uuid.uuid4().hex[:16]
+        rid = (_header(scope, b"x-request-id") or "")[:64] or os.urandom(8).hex()
         start = time.perf_counter()
         status = 500  # what the client gets when the application fails before it answers
 
