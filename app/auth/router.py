@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from app.audit import service as audit
 from app.auth import service
-from app.auth.deps import PRE_CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, new_pre_csrf, optional_principal
+from app.auth.deps import PRE_CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, new_pre_csrf
 from app.config import get_settings
 from app.db import SessionDep
 from app.web.htmx import redirect, render
@@ -50,9 +50,8 @@ def _login_page(
 
 
 @router.get("/login", include_in_schema=False)
-def login_form(request: Request, db: SessionDep, next: str | None = None) -> Response:
-    """Shows the login form."""
-    optional_principal(request, db, db)  # a GET: its session is on the read engine
+def login_form(request: Request, next: str | None = None) -> Response:
+    """Shows the login form (to someone signed in too: csrf_guard, which runs first, has looked them up)."""
     return _login_page(request, next_url=_safe_next(next))
 
 

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Connection, bindparam, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -148,7 +148,7 @@ class LiveSession:
 
 
 def load_session(
-    session: Session, *, token: str, settings: Settings, now: datetime | None = None
+    conn: Connection, *, token: str, settings: Settings, now: datetime | None = None
 ) -> tuple[LiveSession, UserView, Scope] | None:
     """The live session, its user and the user's scope, or None when unknown, revoked, idle or too old.
 
@@ -158,7 +158,7 @@ def load_session(
     if not token or len(token) > 128:
         return None
     now = now or utcnow()
-    found = session.connection().execute(_SESSION_USER_REGION, {"session_id": _sha256(token)}).first()
+    found = conn.execute(_SESSION_USER_REGION, {"session_id": _sha256(token)}).first()
     if found is None:
         return None
     (sid, csrf, created_at, last_seen_at, revoked_at, uid, username, name, role, region_id, branch_id,

@@ -1,0 +1,84 @@
+"""The login lookup on the event loop (app.db.loop_reader) and its way back to the thread pool."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from app.auth import deps
+from app.db import get_engine, get_read_engine, loop_reader, make_engine
+from tests.conftest import IS_POSTGRES
+
+
+def test_the_lookup_runs_on_the_loop_and_sees_a_logout_at_once(login, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    threads: list[str] = []
+    real = deps.service.load_session
+
+    def spy(conn, **kw):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread().name)
+        return real(conn, **kw)
+
+    monkeypatch.setattr(deps.service, "load_session", spy)
+    user = login("inspector_bh1")
+    threads.clear()
+    assert user.get("/inspect").status_code == 200
+    # TestClient runs the app's loop in a thread of its own; a trip to the pool is an AnyIO worker's. On
+    # PostgreSQL a read is a network round trip: never on the loop.
+    in_pool = ["AnyIO worker" in name for name in threads]
+    assert threads, "the request looked its session up"
+    assert all(in_pool) if IS_POSTGRES else not any(in_pool), threads
+    r = user.post("/logout", follow_redirects=False)
+    assert r.status_code in (302, 303)
+    r = user.get("/inspect", follow_redirects=False)
+    assert r.status_code in (302, 303, 401), "a revoked session is refused on the next request"
+
+
+def test_a_busy_loop_reader_falls_back_to_the_thread_pool(login, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    user = login("inspector_bh1")
+    calls: list[str] = []
+    real = deps.service.load_session
+
+    def busy_on_the_loop(conn, **kw):  # type: ignore[no-untyped-def]
+        name = threading.current_thread().name
+        calls.append(name)
+        if "AnyIO worker" not in name:
+            raise OperationalError("SELECT", {}, Exception("database is locked"))
+        return real(conn, **kw)
+
+    monkeypatch.setattr(deps.service, "load_session", busy_on_the_loop)
+    r = user.client.get("/inspect", headers={"Accept": "application/json"})
+    assert r.status_code == 200, r.text
+    # SQLite: refused on the loop, then read in the pool; PostgreSQL: read in the pool only.
+    assert len(calls) == (1 if IS_POSTGRES else 2) and "AnyIO worker" in calls[-1], calls
+
+
+def test_the_loop_reader_is_read_only_and_one_per_loop() -> None:
+    engine = get_read_engine()
+    if IS_POSTGRES:
+
+        async def none() -> None:
+            assert loop_reader(engine) is None
+
+        asyncio.run(none())
+        return
+
+    async def reader_of_this_loop():  # type: ignore[no-untyped-def]
+        first = loop_reader(engine)
+        assert first is not None and loop_reader(get_engine()) is first  # same file, same reader
+        return first
+
+    a = asyncio.run(reader_of_this_loop())
+    b = asyncio.run(reader_of_this_loop())
+    assert a is not b  # another loop (another thread may run it): a connection of its own
+    with a.connect() as conn, pytest.raises(OperationalError):
+        conn.exec_driver_sql("CREATE TABLE loop_reader_probe (x INTEGER)")
+
+
+def test_no_loop_reader_for_an_in_memory_database() -> None:
+    async def probe():  # type: ignore[no-untyped-def]
+        return loop_reader(make_engine("sqlite://"))
+
+    assert asyncio.run(probe()) is None
