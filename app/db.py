@@ -230,9 +230,9 @@ def get_read_engine() -> Engine:
     return make_engine(url, write=False, synchronous=settings.sqlite_synchronous)
 
 
-# One read-only SQLite connection per event loop and database file, for reads short enough to run on the
-# loop itself (app.db.loop_reader).
-_LOOP_READERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Engine]] = (
+# One read-only SQLite connection per event loop and engine, for reads short enough to run on the loop
+# itself (app.db.loop_reader); None for an engine that has none.
+_LOOP_READERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Engine, Engine | None]] = (
     weakref.WeakKeyDictionary()
 )
 LOOP_READER_CACHE_KIB = 1024
@@ -243,26 +243,28 @@ def loop_reader(engine: Engine) -> Engine | None:
     read is a network round trip; an in-memory database: another connection is another database).
 
     Its one connection (StaticPool: a checkout never waits for the pool) is used only by this loop's
-    thread, in autocommit (each statement its own snapshot: nothing is held between requests), read-only,
-    and with no busy timeout: in WAL mode a reader does not wait for writers, and in the rare cases it
-    would (a recovery), the statement fails at once with OperationalError and the caller takes the
-    thread pool's way instead of waiting on the loop. For one-statement reads that every request makes
-    (the login lookup, ~0.1 ms), where a trip to the thread pool and back cost more than the read."""
-    if engine.dialect.name != "sqlite":
-        return None
+    thread, and only between two awaits (a caller must not await while it holds it), in autocommit (each
+    statement its own snapshot: nothing is held between requests), read-only, and with no busy timeout:
+    in WAL mode a reader does not wait for writers' locks, and in the rare cases it would (a recovery),
+    the statement fails at once with OperationalError and the caller takes the thread pool's way instead
+    of waiting on the loop. It still reads pages (from the OS cache, or the disk): for one-statement
+    indexed reads that every request makes (the login lookup, ~0.1 ms), where a trip to the thread pool
+    and back cost more than the read. Like the pooled connections, it stays on the file it opened (a
+    restore replaces the file with the service stopped)."""
+    readers = _LOOP_READERS.get(asyncio.get_running_loop())
+    if readers is not None and engine in readers:
+        return readers[engine]  # the per-request path: two dictionary lookups
+    reader = None
     url = engine.url.render_as_string(hide_password=False)
-    if write_lock_for(url) is None:
-        return None
-    readers = _LOOP_READERS.setdefault(asyncio.get_running_loop(), {})
-    reader = readers.get(url)
-    if reader is None:
-        reader = readers[url] = create_engine(
+    if engine.dialect.name == "sqlite" and write_lock_for(url) is not None:
+        reader = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 0},
             poolclass=StaticPool,
             isolation_level="AUTOCOMMIT",
         )
         event.listen(reader, "connect", _loop_reader_pragmas)
+    _LOOP_READERS.setdefault(asyncio.get_running_loop(), {})[engine] = reader
     return reader
 
 
@@ -308,10 +310,9 @@ SessionDep = Annotated[Session, Depends(get_session)]
 async def get_read_session(db: SessionDep) -> AsyncIterator[Session]:
     """The request's session for reads that need no writer lock: on SQLite a write request's own session
     is on the write engine, whose first statement takes the database's writer lock, so its lock-free
-    reads (the login lookup, an item save's checks and scoring) go to one session on the read engine,
-    shared by every dependency of the request. Where both engines are one (PostgreSQL) or the request
-    is a read, it is the request's session itself. Rows it loads can be attached to the request's
-    session without SQL (``merge(..., load=False)``)."""
+    reads (the login lookup when the loop's reader is busy, a refused item save's answer) go to one
+    session on the read engine, shared by every dependency of the request. Where both engines are one
+    (PostgreSQL) or the request is a read, it is the request's session itself."""
     if db.get_bind() is get_read_engine():
         yield db
         return
@@ -343,10 +344,10 @@ async def in_write_lane(engine: Engine, work: Callable[[], T]) -> T:
     parallel (row locks) and waits on the network with the GIL released: no lane there.
 
     Like a sync route, the work is not abandoned when the client goes away: the request waits for it. A
-    refused save (a conflict, a bad entry) also waits for the saves ahead of it in the lane: a few
-    milliseconds each, or as long as they wait for the writer lock, which another writer (an import)
-    can hold for longer. Planning outside the lane would answer a refusal sooner, but would put the
-    plans' Python back in threads taking turns on the GIL."""
+    refused save (a conflict, a bad entry) is checked under the writer lock like any save, so it also
+    waits for the saves ahead of it in the lane (a few milliseconds each) and for any other writer (an
+    import) holding the lock. Planning outside the lane would answer a refusal sooner, but would put the
+    plans' Python back in threads taking turns on the GIL, and a second transaction into every save."""
     if engine.dialect.name != "sqlite":
         return await anyio.to_thread.run_sync(work)
     loop = asyncio.get_running_loop()

@@ -231,7 +231,8 @@ def _item_refused(
     exc: DomainError,
 ) -> Response:
     """The item's own answer to a refused save: the conflict (server value, who) or the error, read as
-    stored now in `read` (on SQLite the read engine's: no writer lock for a refusal)."""
+    stored now in `read` (on SQLite the read engine's: the answer's reads take no writer lock, though the
+    refused check itself ran under it)."""
     a = service.get(read, assessment_id=assessment_id, scope=actor.scope)
     ci, card, mode = _one(read, a, actor, item_code)
     read.commit()  # read-only: ends the transaction before rendering

@@ -491,7 +491,8 @@ def evidence_public(e: Evidence) -> dict[str, Any]:
 
 def live_evidence(session: Session, assessment_id: int, item_code: str | None = None) -> list[Evidence]:
     """The assessment's (or one item's) evidence not deleted, for display: read with a Core statement into
-    detached rows (an item save reads its item's, usually none, and the ORM query cost 0.26 ms even then)."""
+    transient ``Evidence`` objects, in no session (never ``session.add`` one: it would be inserted again).
+    An item save reads its item's, usually none, and the ORM query cost 0.26 ms even then."""
     if item_code is None:
         rows = session.execute(_LIVE_EVIDENCE, {"aid": assessment_id})
     else:
@@ -586,7 +587,8 @@ def saved_card(
     known_users: dict[int, str] | None = None,
 ) -> Card:
     """The one-item card that answers a save, built from the save's own row and result (no second read of
-    the entries, no second scoring) and the item's context (`item_context`, read before the save): what
+    the entries, no second scoring) and the item's context (`item_context`, read in the save's
+    transaction; the save does not change it): what
     `card(..., only=row.item_code)` shows. `known_users` (id → display name: the saver) spares the lookup
     of who last wrote the row; `session` is read only when that is someone else (a retry that changed
     nothing, of another user's value)."""

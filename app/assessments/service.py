@@ -261,8 +261,8 @@ def apply_item_save(session: Session, plan: ItemSavePlan, *, actor: Actor) -> tu
         scores = plan.scored.scores
         conn.execute(_UPDATE_SCORE, [{"row_id": r.id, "score": scores[r.item_code]} for r in rescored])
     _expire_loaded(session, [saved.id, *(r.id for r in rescored)])
-    # Every scored column, even one equal to what the plan read: the read may be older than the row (a
-    # weak listing's cap or release changes the stars without a new version).
+    # Every scored column, even one equal to what the assessment object holds: the object may have been read
+    # before this transaction (a weak listing's cap or release changes the stars without a new version).
     values = {**scoring.values_to_store(session, a, scored), "updated_at": saved.updated_at}
     conn.execute(_UPDATE_ASSESSMENT, {"assessment_id": a.id, **values})
     for key, value in values.items():
@@ -331,7 +331,8 @@ def _entry_row(a: Assessment, state: scoring.EntryState) -> ScoreEntry:
 
 
 def _attached(session: Session, obj: Any) -> Any:
-    """A row read by another session (the read engine's), attached to this one as loaded, without SQL."""
+    """A row read by another session, attached to this one as loaded, without SQL (a no-op for a row of
+    this session, as the item save's)."""
     return obj if obj in session else session.merge(obj, load=False)
 
 

@@ -18,7 +18,7 @@ from app.auth.roles import Perm, has_perm
 from app.auth.scope import Scope
 from app.auth.service import LiveSession, UserView
 from app.config import get_settings
-from app.db import ReadSessionDep, SessionDep, loop_reader
+from app.db import BUSY_TIMEOUT_S, ReadSessionDep, SessionDep, get_engine, loop_reader
 from app.errors import Forbidden
 from app.web.errors import LoginRequired
 
@@ -57,7 +57,7 @@ async def optional_principal(request: Request, db: SessionDep, read: ReadSession
         return None
     row, user, scope = found
     if service.session_needs_touch(row):
-        await anyio.to_thread.run_sync(_touch, db, row)  # a write: it may wait for the writer lock
+        await anyio.to_thread.run_sync(_touch, db, row)  # a write: never on the loop
     principal = Principal(user=user, scope=scope, session=row)
     request.state.principal = principal
     request.state.user = user
@@ -84,13 +84,27 @@ async def _lookup(read: Session, token: str) -> tuple[LiveSession, UserView, Sco
 
 def _lookup_in(read: Session, token: str) -> tuple[LiveSession, UserView, Scope] | None:
     loaded = service.load_session(read.connection(), token=token, settings=get_settings())
-    read.commit()  # ends the read snapshot now, not at the end of the request
+    if read.get_bind() is not get_engine():
+        read.commit()  # a read-engine session: ends its snapshot now, not at the end of the request
     return loaded
 
 
+# How long the idle timer's refresh waits for SQLite's writer lock before it gives up (best effort: the
+# next request tries again), instead of the busy timeout: a page load must not wait behind a stream of saves.
+TOUCH_WAIT_MS = 100
+
+
 def _touch(db: Session, row: LiveSession) -> None:
+    sqlite = db.get_bind().dialect.name == "sqlite"
     try:
-        service.touch_session(db, row)
+        conn = db.connection()
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={TOUCH_WAIT_MS}")
+        try:
+            service.touch_session(db, row)
+        finally:
+            if sqlite:  # the pooled connection's own timeout back before it returns to the pool
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
         db.commit()
     except OperationalError:  # a busy database must not turn a read into an error
         db.rollback()
