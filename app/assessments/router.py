@@ -202,7 +202,8 @@ def _save_item(
         row, result = service.save_item(
             db, actor=actor, assessment=a, item_code=item_code, source=source, data=body
         )
-        context = scoring.item_context(db, a, item_code, source)  # not changed by the save
+        cs = scoring.criteria_of(db, a)  # cached by its content hash: no query
+        context = scoring.item_context(db, a, cs, item_code, source)  # not changed by the save
     except (Conflict, ValidationFailed) as exc:
         db.rollback()
         read.rollback()  # the refusal shows the item as stored now, not as this request first read it
@@ -210,7 +211,6 @@ def _save_item(
             raise
         return _item_refused(request, read, actor, assessment_id, item_code, exc)
     db.commit()
-    cs = scoring.criteria_of(read, a)  # cached by its content hash: no query
     saver = {actor.user_id: actor.label} if actor.user_id is not None else None
     card = scoring.saved_card(read, a, cs, row, result, context, known_users=saver)
     ci = card.items()[0]

@@ -49,6 +49,11 @@ def memo_name(cs: CriteriaSet) -> str | None:
     return criteria_service.PARSED.name_of(cs)
 
 
+def _score(cs: CriteriaSet, entries: Entries) -> Result:
+    """The engine's result, with its item memo when `cs` is the cached parse of a published set."""
+    return score(cs, entries, memo=memo_name(cs))
+
+
 def criteria_of(session: Session, assessment: Assessment) -> CriteriaSet:
     """The criteria set the assessment is pinned to (parsed once per content hash, then cached)."""
     return criteria_service.parsed_by_id(
@@ -182,7 +187,7 @@ def score_entries(
     """Scores one source's entries (all of them, as they will be stored) and says what to store, except the
     entries text (`with_entries_text`, once the rows' stamps are final). Sets each state's ``score``, so
     that text carries the scores being stored. Pure: no session."""
-    result = score(cs, build_entries(rows, extras if source == "inspector" else None), memo=memo_name(cs))
+    result = _score(cs, build_entries(rows, extras if source == "inspector" else None))
     scores: dict[str, Decimal | None] = {}
     for row in rows:
         item = result.items.get(row.item_code)
@@ -302,7 +307,7 @@ def result_of(session: Session, assessment: Assessment, cs: CriteriaSet | None =
     """The engine's full result for the inspector's entries (not persisted)."""
     cs = cs or criteria_of(session, assessment)
     entries = build_entries(entry_rows(session, assessment.id or 0, "inspector"), assessment.extras)
-    return score(cs, entries, memo=memo_name(cs))
+    return _score(cs, entries)
 
 
 def results_for(session: Session, cs: CriteriaSet, rows: list[Assessment]) -> dict[int, Result]:
@@ -315,14 +320,13 @@ def results_for(session: Session, cs: CriteriaSet, rows: list[Assessment]) -> di
         )
         for row in session.exec(stmt):
             by_assessment[row.assessment_id].append(row)
-    memo = memo_name(cs)
-    return {a.id or 0: score(cs, build_entries(by_assessment[a.id or 0], a.extras), memo=memo) for a in rows}
+    return {a.id or 0: _score(cs, build_entries(by_assessment[a.id or 0], a.extras)) for a in rows}
 
 
 def self_result_of(session: Session, assessment: Assessment, cs: CriteriaSet | None = None) -> Result:
     """The engine's result for the branch's self-assessment (not persisted)."""
     cs = cs or criteria_of(session, assessment)
-    return score(cs, build_entries(entry_rows(session, assessment.id or 0, "self"), None), memo=memo_name(cs))
+    return _score(cs, build_entries(entry_rows(session, assessment.id or 0, "self"), None))
 
 
 def describe_entry(cs: CriteriaSet, item_code: str | None, entry: dict[str, Any] | None) -> str:
@@ -506,12 +510,12 @@ def card(session: Session, assessment: Assessment, source: str, only: str | None
     aid = assessment.id or 0
     rows = {r.item_code: r for r in entry_rows(session, aid, source)}
     extras = assessment.extras if source == "inspector" else None
-    result = score(cs, build_entries(list(rows.values()), extras), memo=memo_name(cs))
+    result = _score(cs, build_entries(list(rows.values()), extras))
     self_result = None
     if source == "inspector" and cs.self_assessment:
         self_rows = entry_rows(session, aid, "self")
         if self_rows:
-            self_result = score(cs, build_entries(self_rows, None), memo=memo_name(cs))
+            self_result = _score(cs, build_entries(self_rows, None))
     evidence: dict[str | None, list[Evidence]] = {}
     for e in live_evidence(session, aid, only):
         evidence.setdefault(e.item_code, []).append(e)
@@ -567,11 +571,13 @@ class ItemContext:
     self_entry: EntryState | None
 
 
-def item_context(session: Session, assessment: Assessment, item_code: str, source: str) -> ItemContext:
+def item_context(
+    session: Session, assessment: Assessment, cs: CriteriaSet, item_code: str, source: str
+) -> ItemContext:
     """The item's evidence and (inspector, under a criteria set with self-assessment) its self entry."""
     aid = assessment.id or 0
     self_entry = None
-    if source == "inspector" and criteria_of(session, assessment).self_assessment:
+    if source == "inspector" and cs.self_assessment:
         found = session.execute(_ITEM_STATE, {"aid": aid, "source": "self", "code": item_code}).first()
         self_entry = EntryState(*found) if found is not None else None
     return ItemContext(live_evidence(session, aid, item_code), self_entry)
