@@ -4,10 +4,11 @@ full item entries, through the real models' tables and the real scoring engine, 
     .venv/bin/python -m bench.generate --db sqlite:///bench/out/province.sqlite3            # 100,000 branches
     .venv/bin/python -m bench.generate --db postgresql://postgres@127.0.0.1/xj_bench --scale 0.01
 
-Scale 1.0: 1 province, 16 cities, 120 counties, 1,500 townships, 100,000 branches, 3 years
-(2024, 2025 final with quotas applied; 2026 in mixed states). Scoring runs in worker processes, which also
-build the rows and encode their JSON; the parent writes each batch as it arrives (scoring and writing overlap)
-and sets the final stars of a year with one bulk UPDATE once its quotas are applied. `--recreate` drops and
+Scale 1.0: 1 province, 16 cities, 120 counties (the first with 45 townships, ~3,000 branches; the others
+with 12–13, ~830 branches), 1,500 townships, 100,000 branches, 3 years (2024, 2025 final with quotas
+applied; 2026 in mixed states). Scoring runs in worker processes, which also build the rows and encode
+their JSON; the parent writes each batch as it arrives (scoring and writing overlap) and sets the final
+stars of a year with one bulk UPDATE once its quotas are applied. `--recreate` drops and
 recreates the target first (a SQLite file, or a PostgreSQL database through the server's `postgres` database).
 """
 
@@ -19,7 +20,7 @@ import os
 import random
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
@@ -61,11 +62,27 @@ def plan_regions(scale: float) -> list[tuple[str, str, str, str | None]]:
         code = f"{city}{k // n_cities + 1:02d}"
         counties.append(code)
         rows.append((code, f"基准{k + 1}县", "county", city))
-    for t in range(n_towns):
-        county = counties[t % n_counties]
-        code = f"{county}{t // n_counties + 1:03d}"
-        rows.append((code, f"基准{t + 1}镇", "township", county))
+    numbered: Counter[str] = Counter()
+    for t, county in enumerate(_town_counties(counties, n_towns)):
+        numbered[county] += 1
+        rows.append((f"{county}{numbered[county]:03d}", f"基准{t + 1}镇", "township", county))
     return rows
+
+
+# The first county's share of the townships, as a multiple of an average county's: county sizes vary
+# (1,500 townships in 120 counties is 12.5 each, ~830 branches), and the issue measures the ranking of a
+# county of ~3,000 branches: 3.6 x 12.5 = 45 townships, ~3,000 branches at full scale.
+LARGE_COUNTY_SHARE = 3.6
+
+
+def _town_counties(counties: list[str], n_towns: int) -> list[str]:
+    """The county of each township, in township order: the first county takes LARGE_COUNTY_SHARE times an
+    average county's townships (at most half of them), the others share the rest in turn."""
+    if len(counties) == 1:
+        return counties * n_towns
+    large = min(n_towns // 2, round(LARGE_COUNTY_SHARE * n_towns / len(counties)))
+    rest = counties[1:]
+    return [counties[0]] * large + [rest[t % len(rest)] for t in range(n_towns - large)]
 
 
 @cache
