@@ -3,9 +3,10 @@
     DATABASE_URL=sqlite:///bench/out/p.sqlite3 .venv/bin/python -m bench.report_parts --county 980102
     … --profile build|page|pdf|xlsx   # cProfile of one part, top functions by cumulative time
 
-Parts: ``build`` (service.build), ``page`` (what /reports/jobs/{id}/report does after auth: report.json
-decoded, the page context, the full page rendered), ``xlsx`` (annual_xlsx), ``pdf`` (annual_pdf).
-The targets are build + page ≤ 1 s, build + XLSX ≤ 2 s, build + PDF ≤ 10 s (BENCHMARKS.md §5).
+Parts: ``build`` (service.build), ``body`` (the page body the report job renders once and stores,
+documents.annual_body), ``page`` (what /reports/jobs/{id}/report does after auth: the page context and
+the page around the stored body), ``xlsx`` (annual_xlsx), ``pdf`` (annual_pdf). The targets are
+build + body + page ≤ 1 s, build + XLSX ≤ 2 s, build + PDF ≤ 10 s (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -31,13 +32,13 @@ def main() -> None:
     args = ap.parse_args()
     assert os.environ.get("DATABASE_URL"), "set DATABASE_URL"
 
+    from markupsafe import Markup
     from sqlmodel import Session, select
 
     from app.auth.service import scope_for_region
     from app.db import get_read_engine
     from app.regions.models import Region
     from app.reports import documents, pdf, service, xlsx
-    from app.reports.schemas import AnnualReport
     from app.web.templating import env
 
     skip = set(filter(None, args.skip.split(",")))
@@ -66,34 +67,33 @@ def main() -> None:
         for _ in range(args.repeat):
             report = timed("build", lambda: service.build(session, scope=scope, region=region, year=year))
         assert report is not None
-        stored = report.model_dump_json().encode()
         request = SimpleNamespace(state=SimpleNamespace())
 
-        def page() -> str:
-            loaded = AnnualReport.model_validate_json(stored)
-            reg = service.report_region(session, scope=scope, code=loaded.region.code)
+        def page(body: Markup) -> str:
+            # What /reports/jobs/{id}/report renders after auth: the page around the stored body.
+            reg = service.report_region(session, scope=scope, code=report.region.code)
             ctx: dict[str, Any] = {
                 "request": request,
                 "user": None,
                 "scope": scope,
                 "csrf_token": "x",
-                "year": loaded.year,
+                "year": report.year,
                 "region": reg,
                 "years": service.rankings.years_present(session, scope=scope) or [year],
                 "regions": service.report_regions(session, scope=scope),
-                "publicities": service.publicities(session, scope=scope, year=loaded.year),
+                "publicities": service.publicities(session, scope=scope, year=report.year),
                 "large": False,
                 "job": None,
                 "downloads": {"pdf": "/x.pdf", "xlsx": "/x.xlsx"},
+                "body_html": body,
             }
-            ctx.update(documents.annual_context(loaded, pdf=False))
-            ctx["data"] = loaded
             return env.get_template("reports/annual.html").render(ctx)
 
         if "page" not in skip:
             html = ""
             for _ in range(args.repeat):
-                html = timed("page", page)
+                body = Markup(timed("body", lambda: documents.annual_body(report)))
+                html = timed("page", lambda b=body: page(b))
             print(f"page: {len(html) / 1024:.0f} KiB of HTML")
     if "xlsx" not in skip:
         timed("xlsx", lambda: xlsx.annual_xlsx(report))
@@ -112,7 +112,9 @@ def main() -> None:
     for k, v in times.items():
         print(f"  {k:6s} median {m[k]:8.1f} ms  runs {', '.join(f'{x:.0f}' for x in v)}")
     b = m.get("build", 0.0)
-    for part, target in (("page", 1000), ("xlsx", 2000), ("pdf", 10000)):
+    if "page" in m:
+        print(f"  build + body + page {b + m['body'] + m['page']:8.1f} ms  (target ≤ 1000 ms)")
+    for part, target in (("xlsx", 2000), ("pdf", 10000)):
         if part in m:
             print(f"  build + {part:5s} {b + m[part]:8.1f} ms  (target ≤ {target} ms)")
 

@@ -113,6 +113,19 @@ def compare_children(
     """The children of a region side by side for one year, with the change from the year before."""
     now = service.path_counts(session, scope=scope, year=year, region_path=region.path, sector=sector)
     before = service.path_counts(session, scope=scope, year=year - 1, region_path=region.path, sector=sector)
+    return children_of_counts(session, year=year, region=region, sector=sector, now=now, before=before)
+
+
+def children_of_counts(
+    session: Session,
+    *,
+    year: int,
+    region: Region,
+    sector: str | None,
+    now: list[service.PathCount],
+    before: list[service.PathCount],
+) -> Comparison:
+    """``compare_children`` from the path counts of the year (``now``) and of the year before."""
     children, overall = grouped(session, region=region, counts=now)
     prev_children, prev_overall = grouped(session, region=region, counts=before)
     prev_by_key = {p.key: p for p in prev_children}
@@ -224,7 +237,11 @@ def trend(
 
 def by_sector(session: Session, *, scope: Scope, year: int, region: Region) -> list[GroupStats]:
     """The region's figures per sector (product order), for the sector chart."""
-    counts = service.path_counts(session, scope=scope, year=year, region_path=region.path)
+    return sectors_of_counts(service.path_counts(session, scope=scope, year=year, region_path=region.path))
+
+
+def sectors_of_counts(counts: list[service.PathCount]) -> list[GroupStats]:
+    """``by_sector`` from the region's path counts of the year (every sector)."""
     groups: dict[str, list[service.PathCount]] = defaultdict(list)
     for c in counts:
         groups[c.sector].append(c)

@@ -8,7 +8,8 @@ final, else provisional).
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
@@ -23,7 +24,36 @@ from app.regions.models import Region
 from app.scoring.document import dec_str
 
 
-def _steps(a: Assessment, kind: str) -> list[str]:
+class PastStars(Protocol):
+    """What ``causes`` reads of last year's assessment (an ``Assessment`` or a row of these columns)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def total(self) -> Decimal | None: ...
+    @property
+    def band_stars(self) -> int | None: ...
+
+
+class Causable(PastStars, Protocol):
+    """What ``causes`` reads of this year's assessment."""
+
+    @property
+    def stars(self) -> int | None: ...
+    @property
+    def final_stars(self) -> int | None: ...
+    @property
+    def vetoed(self) -> bool: ...
+    @property
+    def designated(self) -> bool: ...
+    @property
+    def explanation(self) -> list[Any]: ...
+    @property
+    def quota_explanation(self) -> list[Any]: ...
+
+
+def steps(a: Causable, kind: str) -> list[str]:
+    """The texts of the explanation steps of one kind (band, prerequisite, designation, veto)."""
     return [str(s.get("text", "")) for s in a.explanation if isinstance(s, dict) and s.get("kind") == kind]
 
 
@@ -31,7 +61,7 @@ def _label(stars: int | None) -> str:
     return STARS.get(stars, "—") if stars is not None else "—"
 
 
-def causes(a: Assessment, prev: Assessment | None) -> list[str]:
+def causes(a: Causable, prev: PastStars | None) -> list[str]:
     """Why the stars are what they are this year, and what changed since last year."""
     out: list[str] = []
     if prev is None:
@@ -49,11 +79,11 @@ def causes(a: Assessment, prev: Assessment | None) -> list[str]:
         else:
             out.append(f"得分：总分 {dec_str(a.total)}，对应{_label(a.band_stars)}档次")
     if a.designated:
-        out.extend(f"直接定级：{t}" for t in _steps(a, "designation") or ["按规定直接定级"])
+        out.extend(f"直接定级：{t}" for t in steps(a, "designation") or ["按规定直接定级"])
     if a.vetoed:
-        out.extend(_steps(a, "veto") or ["一票否决"])
+        out.extend(steps(a, "veto") or ["一票否决"])
     elif a.stars is not None and a.band_stars is not None and a.stars < a.band_stars and not a.designated:
-        out.extend(_steps(a, "prerequisite") or ["必备条件未满足"])
+        out.extend(steps(a, "prerequisite") or ["必备条件未满足"])
     if a.status == "final" and a.final_stars is not None and a.stars is not None and a.final_stars != a.stars:
         moved = [str(t) for t in a.quota_explanation if "调整" in str(t)]
         out.extend(f"比例控制：{t}" for t in moved or [f"由{_label(a.stars)}调整为{_label(a.final_stars)}"])

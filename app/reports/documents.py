@@ -10,6 +10,7 @@ from app.dynamic.labels import STAR_CHANGE_EVENTS
 from app.rankings.exports import CHANGE_LABELS
 from app.reports import figures, service
 from app.reports.schemas import AnnualReport, ChangeLine, Notice, RectLine
+from app.web.templating import env
 
 CHANGE_KINDS = {"up": "升星", "down": "降星", "withdrawn": "摘星"}
 SPECIAL_KINDS = {"veto": "一票否决", "designation": "直接定级"}
@@ -44,6 +45,12 @@ def annual_context(report: AnnualReport, *, pdf: bool) -> dict[str, Any]:
         "child_link": service.child_link,
         "sector_link": service.sector_link,
     }
+
+
+def annual_body(report: AnnualReport) -> str:
+    """The report's body as the page shows it (reports/_annual_body.html, autoescaped): what a report job
+    stores next to its files, so that viewing a large report renders only the page around it."""
+    return env.get_template("reports/_annual_body.html").render(annual_context(report, pdf=False))
 
 
 def notice_context(notice: Notice, *, pdf: bool) -> dict[str, Any]:

@@ -7,8 +7,10 @@
   on the write engine; PostgreSQL: a transaction-level advisory lock on the key), so concurrent requests,
   even from several processes, cannot both insert.
 * The worker claims a job with a conditional UPDATE (queued → running), builds the report once and writes
-  report.json (the page), report.pdf and report.xlsx under ``<DATA_DIR>/reports/<job id>/``, updating
-  ``progress`` as it goes, then marks the job done — or failed, with a Chinese message.
+  report.json (the data: JSON clients), report-body.html (the page's body, rendered once: a county of
+  3,000 branches is ~1.4 MB of HTML, which cost more to decode and render on every view than the rest of
+  the page), report.pdf and report.xlsx under ``<DATA_DIR>/reports/<job id>/``, updating ``progress`` as
+  it goes, then marks the job done — or failed, with a Chinese message.
 * State lives in the database: a reload shows the same job; ``startup()`` (call it when the server
   starts; the job routes also call it lazily on first use) marks jobs left ``running`` by a crash as
   failed and queues the ``queued`` ones again.
@@ -26,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import text, update
 from sqlmodel import Session, col, select
 
@@ -36,13 +39,14 @@ from app.db_types import utcnow
 from app.errors import NotFound
 from app.jobs.models import Job
 from app.regions.models import Region
-from app.reports import pdf, service, xlsx
+from app.reports import documents, pdf, service, xlsx
 from app.reports.schemas import AnnualReport, JobPublic
 
 log = logging.getLogger("app.reports.jobs")
 
 KIND = "annual_report"
 FORMATS = ("pdf", "xlsx")
+BODY = "report-body.html"
 LIVE = ("queued", "running", "done")
 INTERRUPTED = "服务重启，任务被中断，请重新生成"
 # Part of the job key: bump it when what a report contains changes, so files made before are not reused.
@@ -80,6 +84,10 @@ def job_dir(job: Job) -> Path:
 
 def file_of(job: Job, fmt: str) -> Path:
     return job_dir(job) / f"report.{fmt}"
+
+
+def body_of(job: Job) -> Path:
+    return job_dir(job) / BODY
 
 
 def _files_present(job: Job) -> bool:
@@ -160,6 +168,15 @@ def load_report(job: Job) -> AnnualReport:
     return AnnualReport.model_validate_json(path.read_bytes())
 
 
+def load_body(job: Job) -> Markup | None:
+    """The page body the job rendered (escaped when it was rendered from the report), or None when the job
+    has none (made before bodies were stored: the page is then rendered from report.json)."""
+    path = body_of(job)
+    if job.status != "done" or not path.exists():
+        return None
+    return Markup(path.read_text("utf-8"))  # our own autoescaped rendering, read from DATA_DIR
+
+
 # -- running a job -------------------------------------------------------------------------------------
 
 
@@ -220,6 +237,7 @@ def run(job_id: int) -> None:
         progress(70, "生成 PDF（排版需要一些时间）")
         _write(out / "report.pdf", pdf.annual_pdf(report))
         progress(96, "保存结果")
+        _write(out / BODY, documents.annual_body(report).encode())
         _write(out / "report.json", report.model_dump_json().encode())
         _set(job_id, status="done", progress=100, message="已生成", result_path=str(out))
     except Exception as exc:  # the job must end in a state, whatever happened

@@ -154,17 +154,21 @@ def job_report(request: Request, db: SessionDep, principal: CurrentPrincipal, jo
     """The report a job produced, as a page (the same template as a report made on request)."""
     _reader(principal)
     job = jobs.get(db, scope=principal.scope, job_id=job_id)
-    report = jobs.load_report(job)
-    reg = service.report_region(db, scope=principal.scope, code=report.region.code)
-    ctx = _page_ctx(db, principal, reg, report.year)
-    ctx.update(documents.annual_context(report, pdf=False))
+    body = None if wants_json(request) else jobs.load_body(job)
+    report = jobs.load_report(job) if body is None else None
+    public = jobs.public(db, job)
+    reg = service.report_region(db, scope=principal.scope, code=public.region_code)
+    ctx = _page_ctx(db, principal, reg, public.year)
     ctx.update(
         {
             "large": False,
-            "job": jobs.public(db, job),
+            "job": public,
             "downloads": {f: f"/reports/jobs/{job.id}/download/{f}" for f in jobs.FORMATS},
+            "body_html": body,
         }
     )
+    if report is not None:
+        ctx.update(documents.annual_context(report, pdf=False))
     return render(request, "reports/annual.html", ctx, data=report)
 
 

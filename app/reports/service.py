@@ -17,11 +17,12 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import load_only
 from sqlmodel import Session, col
 
 from app import clock
@@ -227,37 +228,75 @@ def _line(row: RankedRow, places: _Places) -> BranchLine:
     )
 
 
-# What the sections read of an assessment (history.causes, the special and rectification lists): the
-# stored entries (JSON text) and audit columns are left in the database.
-_STARS_COLUMNS = (A.id, A.branch_id, A.year, A.status, A.total, A.band_stars, A.stars, A.final_stars)
-_CAUSE_COLUMNS = (*_STARS_COLUMNS, A.vetoed, A.designated, A.extras, A.explanation, A.quota_explanation)
+@dataclass(slots=True)
+class Stored:
+    """What the report's sections read of an assessment (history.causes, the change, special and
+    rectification lists), from plain column rows: no ORM objects, and the JSON columns are read only for
+    the assessments whose lines quote them (see ``_assessments``)."""
 
+    id: int
+    branch_id: int
+    status: str
+    total: Decimal | None
+    band_stars: int | None
+    stars: int | None
+    final_stars: int | None
+    vetoed: bool = False
+    designated: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+    explanation: list[Any] = field(default_factory=list)
+    quota_explanation: list[Any] = field(default_factory=list)
 
-def _assessments(session: Session, ids: Iterable[int]) -> dict[int, Assessment]:
-    wanted = sorted(set(ids))
-    out: dict[int, Assessment] = {}
-    for start in range(0, len(wanted), 900):
-        stmt = select(A).options(load_only(*_CAUSE_COLUMNS)).where(col(A.id).in_(wanted[start : start + 900]))
-        out.update({a.id: a for a in session.execute(stmt).scalars()})
-    return out
-
-
-def _by_branch(session: Session, branch_ids: Iterable[int], year: int) -> dict[int, Assessment]:
-    """Earlier years' assessments of these branches (only their stars, status and totals are read)."""
-    wanted = sorted(set(branch_ids))
-    out: dict[int, Assessment] = {}
-    for start in range(0, len(wanted), 900):
-        stmt = (
-            select(A)
-            .options(load_only(*_STARS_COLUMNS))
-            .where(A.year == year, col(A.branch_id).in_(wanted[start : start + 900]))
+    def quotes_json(self) -> bool:
+        """Whether a line about it reads its JSON columns: veto and designation steps and details, a
+        failed prerequisite (stars below the band), a quota adjustment (final stars other than stars)."""
+        return (
+            self.vetoed
+            or self.designated
+            or (self.stars is not None and self.band_stars is not None and self.stars < self.band_stars)
+            or (self.final_stars is not None and self.stars is not None and self.final_stars != self.stars)
         )
-        out.update({a.branch_id: a for a in session.execute(stmt).scalars()})
+
+
+_STARS_COLUMNS = (A.id, A.branch_id, A.status, A.total, A.band_stars, A.stars, A.final_stars)
+_FLAG_COLUMNS = (*_STARS_COLUMNS, A.vetoed, A.designated)
+_JSON_COLUMNS = (A.id, A.extras, A.explanation, A.quota_explanation)
+CHUNK = 900  # ids per IN list (SQLite's default limit of bound parameters is 999)
+
+
+def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
+    wanted = sorted(set(ids))
+    return (wanted[start : start + CHUNK] for start in range(0, len(wanted), CHUNK))
+
+
+def _assessments(session: Session, ids: Iterable[int]) -> dict[int, Stored]:
+    """The assessments by id; the JSON columns (most of the bytes) only of those that quote them."""
+    conn = session.connection()
+    out: dict[int, Stored] = {}
+    for chunk in _chunks(ids):
+        stmt = select(*_FLAG_COLUMNS).where(col(A.id).in_(chunk))
+        out.update((row.id, Stored(**row._mapping)) for row in conn.execute(stmt))
+    for chunk in _chunks(a.id for a in out.values() if a.quotes_json()):
+        for aid, extras, explanation, quota_explanation in conn.execute(
+            select(*_JSON_COLUMNS).where(col(A.id).in_(chunk))
+        ):
+            a = out[aid]
+            a.extras, a.explanation, a.quota_explanation = (
+                extras or {},
+                explanation or [],
+                quota_explanation or [],
+            )
     return out
 
 
-def _steps(a: Assessment, kind: str) -> list[str]:
-    return [str(s.get("text", "")) for s in a.explanation if isinstance(s, dict) and s.get("kind") == kind]
+def _by_branch(session: Session, branch_ids: Iterable[int], year: int) -> dict[int, Stored]:
+    """Earlier years' assessments of these branches (only their stars, status and totals are read)."""
+    conn = session.connection()
+    out: dict[int, Stored] = {}
+    for chunk in _chunks(branch_ids):
+        stmt = select(*_STARS_COLUMNS).where(A.year == year, col(A.branch_id).in_(chunk))
+        out.update((row.branch_id, Stored(**row._mapping)) for row in conn.execute(stmt))
+    return out
 
 
 def _lowest(cells: Iterable[Any]) -> list[LossCell]:
@@ -364,9 +403,9 @@ def _place_key(path: str) -> str:
 
 def _changes(
     rows: list[RankedRow],
-    by_id: dict[int, Assessment],
+    by_id: dict[int, Stored],
     lines: dict[int, BranchLine],
-    prev: dict[int, Assessment],
+    prev: dict[int, Stored],
 ) -> list[ChangeLine]:
     """Upgrades and downgrades with their causes (``prev``: last year's rows by branch id)."""
     moved = [r for r in rows if r.change in ("up", "down")]
@@ -511,7 +550,7 @@ def _quota_row(
 
 
 def _special(
-    rows: list[RankedRow], by_id: dict[int, Assessment], lines: dict[int, BranchLine]
+    rows: list[RankedRow], by_id: dict[int, Stored], lines: dict[int, BranchLine]
 ) -> list[SpecialLine]:
     out: list[SpecialLine] = []
     for r in rows:
@@ -519,10 +558,10 @@ def _special(
             continue
         a = by_id[r.assessment_id]
         if r.vetoed:
-            reasons = _steps(a, "veto") or [f"一票否决：{v}" for v in veto_reasons(a.extras)]
+            reasons = history.steps(a, "veto") or [f"一票否决：{v}" for v in veto_reasons(a.extras)]
             out.append(SpecialLine(kind="veto", line=lines[r.assessment_id], reasons=reasons or ["一票否决"]))
         if r.designated:
-            reasons = _steps(a, "designation")
+            reasons = history.steps(a, "designation")
             d = a.extras.get("designation") or {}
             if not reasons and isinstance(d, dict):
                 reasons = [str(d.get("reason") or "按规定直接定级")]
@@ -574,9 +613,9 @@ def _rectification(
     session: Session,
     year: int,
     rows: list[RankedRow],
-    by_id: dict[int, Assessment],
+    by_id: dict[int, Stored],
     lines: dict[int, BranchLine],
-    prev_rows: dict[int, Assessment],
+    prev_rows: dict[int, Stored],
 ) -> list[RectLine]:
     down = [r for r in rows if r.change == "down"]
     ids = [by_id[r.assessment_id].branch_id for r in down]
@@ -637,9 +676,15 @@ def build(
     if total == 0:
         raise NotFound(f"{region.name}{year}年度没有评定数据")
     step(5, "汇总星级分布")
-    comp = comparisons.compare_children(session, scope=scope, year=year, region=region, sector=None)
-    prev = comparisons.trend(session, scope=scope, region=region, years=[year - 1], sector=None)[0][1]
-    by_sector = comparisons.by_sector(session, scope=scope, year=year, region=region)
+    # Each year's path counts once: the comparison, last year's overall figures and the sector table
+    # all fold them (read three times, they were a tenth of a large county's build).
+    now = rankings.path_counts(session, scope=scope, year=year, region_path=region.path)
+    before = rankings.path_counts(session, scope=scope, year=year - 1, region_path=region.path)
+    comp = comparisons.children_of_counts(
+        session, year=year, region=region, sector=None, now=now, before=before
+    )
+    prev = comparisons.fold(region.code, region.name, before, level=region.level)
+    by_sector = comparisons.sectors_of_counts(now)
 
     step(15, "生成排名")
     ranking: list[SectorRanking] = []

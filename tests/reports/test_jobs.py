@@ -78,6 +78,17 @@ def test_job_dedup_progress_download_and_scope(login) -> None:  # type: ignore[n
     assert live["summary"] == report["summary"] and live["ranked_count"] == report["ranked_count"]
     view = bh.get(f"/reports/jobs/{job_id}/report")
     assert "一、总体情况" in view.text and f"/reports/jobs/{job_id}/download/xlsx" in view.text
+    # The page shows the body the job rendered and stored; a job without one (made before bodies were
+    # stored) is shown from report.json, with the very same body.
+    with Session(get_engine()) as s:
+        job = s.get(Job, job_id)
+        assert job is not None
+    body = jobs.body_of(job)
+    stored = body.read_text("utf-8")
+    assert "一、总体情况" in stored and stored in view.text
+    body.unlink()
+    rendered = bh.get(f"/reports/jobs/{job_id}/report")
+    assert rendered.status_code == 200 and stored in rendered.text
 
     # another county: 404 on the job, its report and its files; the city sees it
     qs = login("county_qs")
