@@ -740,7 +740,7 @@ class Suite:
         from app.auth.service import scope_for_region
         from app.db import get_read_engine
         from app.regions.models import Region
-        from app.reports import pdf, service, xlsx
+        from app.reports import documents, pdf, service, xlsx
 
         p = self.picks
         with Session(get_read_engine()) as session:
@@ -752,6 +752,9 @@ class Suite:
             report = service.build(session, scope=scope, region=region, year=p.year)
             build_ms = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
+        documents.annual_body(report)  # what the job renders once and stores for the page
+        body_ms = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
         xlsx.annual_xlsx(report)
         xlsx_ms = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
@@ -759,18 +762,24 @@ class Suite:
         pdf_ms = (time.perf_counter() - t0) * 1000
         for key, label, ms in (
             ("report_build_inproc", "报告数据汇总 service.build（进程内，1 次）", build_ms),
+            (
+                "report_body_inproc",
+                "报告正文 HTML 渲染 annual_body（进程内，1 次；任务存下供页面使用）",
+                body_ms,
+            ),
             ("report_xlsx_inproc", "报告 XLSX 生成 annual_xlsx（进程内，1 次）", xlsx_ms),
             ("report_pdf_inproc", "报告 PDF 生成 annual_pdf（进程内，1 次）", pdf_ms),
         ):
             self.stat(key, label).samples.append(ms)
         if self.info.get("report_mode") == "job":
-            # The targets are about producing each rendering: data + rendering, measured without HTTP.
+            # The targets are about producing each rendering: data + rendering, measured without HTTP
+            # (the HTML: the body the job renders and stores, then the page around it as served).
             page = self.stats.get("report_html_page")
             if page is not None and page.median is not None:
                 self.stats["report_html"] = s = Stat(
-                    "report_html", "县年度报告 HTML（汇总 + 页面，大县经后台任务）"
+                    "report_html", "县年度报告 HTML（汇总 + 正文渲染 + 页面，大县经后台任务）"
                 )
-                s.samples.append(build_ms + page.median)
+                s.samples.append(build_ms + body_ms + page.median)
             self.stats["report_xlsx"] = s = Stat("report_xlsx", "县年度报告 XLSX（汇总 + 生成，进程内）")
             s.samples.append(build_ms + xlsx_ms)
             self.stats["report_pdf"] = s = Stat("report_pdf", "县年度报告 PDF（汇总 + 生成，进程内）")
