@@ -258,6 +258,7 @@ class Stored:
         )
 
 
+# In the order of Stored's fields (rows are passed positionally).
 _STARS_COLUMNS = (A.id, A.branch_id, A.status, A.total, A.band_stars, A.stars, A.final_stars)
 _FLAG_COLUMNS = (*_STARS_COLUMNS, A.vetoed, A.designated)
 _JSON_COLUMNS = (A.id, A.extras, A.explanation, A.quota_explanation)
@@ -275,7 +276,7 @@ def _assessments(session: Session, ids: Iterable[int]) -> dict[int, Stored]:
     out: dict[int, Stored] = {}
     for chunk in _chunks(ids):
         stmt = select(*_FLAG_COLUMNS).where(col(A.id).in_(chunk))
-        out.update((row.id, Stored(**row._mapping)) for row in conn.execute(stmt))
+        out.update((row.id, Stored(*row)) for row in conn.execute(stmt))
     for chunk in _chunks(a.id for a in out.values() if a.quotes_json()):
         for aid, extras, explanation, quota_explanation in conn.execute(
             select(*_JSON_COLUMNS).where(col(A.id).in_(chunk))
@@ -295,7 +296,7 @@ def _by_branch(session: Session, branch_ids: Iterable[int], year: int) -> dict[i
     out: dict[int, Stored] = {}
     for chunk in _chunks(branch_ids):
         stmt = select(*_STARS_COLUMNS).where(A.year == year, col(A.branch_id).in_(chunk))
-        out.update((row.branch_id, Stored(**row._mapping)) for row in conn.execute(stmt))
+        out.update((row.branch_id, Stored(*row)) for row in conn.execute(stmt))
     return out
 
 
