@@ -7,7 +7,7 @@
   on the write engine; PostgreSQL: a transaction-level advisory lock on the key), so concurrent requests,
   even from several processes, cannot both insert.
 * The worker claims a job with a conditional UPDATE (queued → running), builds the report once and writes
-  report.json (the data: JSON clients), report-body.html (the page's body, rendered once: a county of
+  report.json (the data: JSON clients), report-body-<hash>.html (the page's body, rendered once: a county of
   3,000 branches is ~1.4 MB of HTML, which cost more to decode and render on every view than the rest of
   the page), report.pdf and report.xlsx under ``<DATA_DIR>/reports/<job id>/``, updating ``progress`` as
   it goes, then marks the job done — or failed, with a Chinese message.
@@ -25,6 +25,7 @@ import queue
 import shutil
 import threading
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -39,20 +40,37 @@ from app.db_types import utcnow
 from app.errors import NotFound
 from app.jobs.models import Job
 from app.regions.models import Region
-from app.reports import documents, pdf, service, xlsx
+from app.reports import documents, figures, pdf, service, xlsx
 from app.reports.schemas import AnnualReport, JobPublic
 
 log = logging.getLogger("app.reports.jobs")
 
 KIND = "annual_report"
 FORMATS = ("pdf", "xlsx")
-BODY = "report-body.html"
 LIVE = ("queued", "running", "done")
 INTERRUPTED = "服务重启，任务被中断，请重新生成"
 # Part of the job key: bump it when what a report contains changes, so files made before are not reused.
 # 2: the PDF carries the star list (名单) instead of the full ranking (which stays in the XLSX and page).
 # 3: the PDF prints downgrades, the rectification list and the lowest categories by township as paragraphs.
 EDITION = 3
+
+
+# The files whose source makes a report's page body: a stored body is used only while they are unchanged
+# (its name carries their hash), else the page is rendered from report.json. A change elsewhere that alters
+# the body (a filter, a label) needs EDITION bumped.
+BODY_TEMPLATES = ("reports/_annual_body.html", "reports/_macros.html")
+BODY_MODULES = (documents, figures)
+
+
+@lru_cache(maxsize=1)
+def body_name() -> str:
+    """The file name of a job's stored page body, by the hash of the sources that make it."""
+    digest = hashlib.sha256()
+    for name in BODY_TEMPLATES:
+        digest.update(documents.env.loader.get_source(documents.env, name)[0].encode())  # type: ignore[union-attr]
+    for module in BODY_MODULES:
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return f"report-body-{digest.hexdigest()[:12]}.html"
 
 
 # -- params and keys -----------------------------------------------------------------------------------
@@ -87,7 +105,7 @@ def file_of(job: Job, fmt: str) -> Path:
 
 
 def body_of(job: Job) -> Path:
-    return job_dir(job) / BODY
+    return job_dir(job) / body_name()
 
 
 def _files_present(job: Job) -> bool:
@@ -170,11 +188,13 @@ def load_report(job: Job) -> AnnualReport:
 
 def load_body(job: Job) -> Markup | None:
     """The page body the job rendered (escaped when it was rendered from the report), or None when the job
-    has none (made before bodies were stored: the page is then rendered from report.json)."""
+    has none of the current sources (made before bodies were stored, or before the body templates last
+    changed: the page is then rendered from report.json)."""
     path = body_of(job)
     if job.status != "done" or not path.exists():
         return None
-    return Markup(path.read_text("utf-8"))  # our own autoescaped rendering, read from DATA_DIR
+    text = path.read_text("utf-8")
+    return Markup(text) if text else None  # our own autoescaped rendering, read from DATA_DIR
 
 
 # -- running a job -------------------------------------------------------------------------------------
@@ -237,7 +257,7 @@ def run(job_id: int) -> None:
         progress(70, "生成 PDF（排版需要一些时间）")
         _write(out / "report.pdf", pdf.annual_pdf(report))
         progress(96, "保存结果")
-        _write(out / BODY, documents.annual_body(report).encode())
+        _write(body_of(job), documents.annual_body(report).encode())
         _write(out / "report.json", report.model_dump_json().encode())
         _set(job_id, status="done", progress=100, message="已生成", result_path=str(out))
     except Exception as exc:  # the job must end in a state, whatever happened
