@@ -26,7 +26,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, case, cast, null
+from sqlalchemy import String, case, cast, literal, null
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session
 
 from app.assessments import scoring as assessment_scoring
@@ -37,27 +38,37 @@ from app.scoring import CriteriaSet, QuotaCandidate, QuotaDecision, Result, appl
 
 ZERO = Decimal(0)
 A: Any = Assessment
-# The explanation is read only for a weak-cap step: a row whose stored text does not even contain the step's
-# kind comes back as NULL, so the explanations (the largest column) are not decoded for every row. The
-# LIKE test is a superset of the step being there; ``stored_result`` checks the decoded steps.
-EXPLANATION_IF_CAPPED = case(
-    (cast(A.explanation, String).like(f"%{WEAK_CAP_STEP}%"), A.explanation), else_=null()
-)
-POOL_COLUMNS = (
-    A.id,
-    A.total,
-    A.stars,
-    A.band_stars,
-    A.vetoed,
-    A.designated,
-    A.extras,
-    EXPLANATION_IF_CAPPED,
-)
+
+
+def explanation_if_capped(dialect: str) -> Any:
+    """The explanation only where it holds a weak-cap step, else NULL: the explanations (the largest column)
+    are not decoded for every row. SQLite: a LIKE on the stored text (a superset of the step being there;
+    ``stored_result`` checks the decoded steps). PostgreSQL: JSONB containment — the text cast that LIKE
+    needs converted every explanation of the pool (120 of 150 ms for a 3,000-branch county)."""
+    if dialect == "postgresql":
+        capped = A.explanation.op("@>")(literal([{"kind": WEAK_CAP_STEP}], JSONB))
+    else:
+        capped = cast(A.explanation, String).like(f"%{WEAK_CAP_STEP}%")
+    return case((capped, A.explanation), else_=null())
+
+
+def pool_columns(dialect: str) -> tuple[Any, ...]:
+    """The stored columns quotas read of an assessment, in the order of ``PoolRow``'s first fields."""
+    return (
+        A.id,
+        A.total,
+        A.stars,
+        A.band_stars,
+        A.vetoed,
+        A.designated,
+        A.extras,
+        explanation_if_capped(dialect),
+    )
 
 
 @dataclass(frozen=True)
 class PoolRow:
-    """One assessment of a quota group: the stored columns quotas read (``POOL_COLUMNS``), then the
+    """One assessment of a quota group: the stored columns quotas read (``pool_columns``), then the
     branch code and name."""
 
     id: int
@@ -67,7 +78,7 @@ class PoolRow:
     vetoed: bool
     designated: bool
     extras: dict[str, Any]
-    explanation: list[Any] | None  # None when it holds no weak-cap step (``EXPLANATION_IF_CAPPED``)
+    explanation: list[Any] | None  # None when it holds no weak-cap step (``explanation_if_capped``)
     code: str
     name: str
 

@@ -15,11 +15,12 @@ county) is listed without figures: its pool would include branches the user may 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.assessments.workflow import quota_group_key
 from app.auth.scope import Scope
@@ -72,22 +73,35 @@ def _groups(
     return out
 
 
-def _pool(
-    session: Session, *, year: int, set_id: int, prefix: str, scope: Scope
-) -> list[quota_inputs.PoolRow]:
-    """The group's assessments: the stored columns quotas read, with the branch code and name."""
-    stmt = (
-        select(*quota_inputs.POOL_COLUMNS, B.code, B.name)
-        .join(B, B.id == A.branch_id)
-        .where(
-            A.year == year,
-            A.criteria_set_id == set_id,
-            A.status.in_(service.COMPLETED_STATUSES),
-            in_subtree(A.region_path, prefix),
-            scope.filter(A.region_path),
+def _pools(
+    session: Session, *, year: int, groups: Iterable[tuple[int, str]], scope: Scope
+) -> dict[tuple[int, str], list[quota_inputs.PoolRow]]:
+    """Each group's assessments (by (set id, quota-scope prefix)): the stored columns quotas read, with the
+    branch code and name. One statement per prefix for all its sets: the sets of a county share its index
+    range, which a statement per set walked once for each (with a row lookup per entry for the set id)."""
+    by_prefix: dict[str, set[int]] = defaultdict(set)
+    for set_id, prefix in groups:
+        by_prefix[prefix].add(set_id)
+    columns = quota_inputs.pool_columns(session.get_bind().dialect.name)
+    out: dict[tuple[int, str], list[quota_inputs.PoolRow]] = {}
+    for prefix, set_ids in by_prefix.items():
+        for set_id in set_ids:
+            out[(set_id, prefix)] = []
+        stmt = (
+            select(A.criteria_set_id, *columns, B.code, B.name)
+            .join(B, B.id == A.branch_id)
+            .where(
+                A.year == year,
+                col(A.criteria_set_id).in_(sorted(set_ids)),
+                A.status.in_(service.COMPLETED_STATUSES),
+                in_subtree(A.region_path, prefix),
+                scope.filter(A.region_path),
+            )
+            .order_by(A.id)
         )
-    )
-    return [quota_inputs.PoolRow(*row) for row in session.execute(stmt)]
+        for set_id, *row in session.execute(stmt):
+            out[(set_id, prefix)].append(quota_inputs.PoolRow(*row))
+    return out
 
 
 def _note(decision: QuotaDecision) -> str:
@@ -241,6 +255,7 @@ def pressure(
     groups = _groups(session, scope=scope, year=year, region=region, cache=cache)
     prefixes = {prefix for _sid, prefix in groups}
     regions = service.regions_by_code(session, (c for p in prefixes for c in service.path_codes(p)[-1:]))
+    pools = _pools(session, year=year, groups=[g for g in groups if scope.contains_path(g[1])], scope=scope)
     out: list[QuotaGroup] = []
     for (set_id, prefix), level in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         record = cache.record(set_id)
@@ -266,7 +281,7 @@ def pressure(
                 )
             )
             continue
-        pool = _pool(session, year=year, set_id=set_id, prefix=prefix, scope=scope)
+        pool = pools[(set_id, prefix)]
         codes = {a.id: a.code for a in pool}
         names = {a.code: a.name for a in pool}
         by_id = score_pool(session, cs, pool, names, codes, rescore_all=rescore_all, ordered=borderline)

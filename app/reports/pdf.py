@@ -6,13 +6,10 @@ static/report.css is the print stylesheet of both the browser and WeasyPrint; it
 
 from __future__ import annotations
 
-import gc
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
+from app.gcpause import gc_paused
 from app.reports import documents
 from app.reports.schemas import AnnualReport, Notice
 from app.web.templating import STATIC_DIR, env
@@ -25,35 +22,6 @@ def _quiet() -> None:
     # WeasyPrint logs every CSS property it does not know (e.g. the browser-only print rules) as a warning.
     for name in ("weasyprint", "fontTools"):
         logging.getLogger(name).setLevel(logging.ERROR)
-
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = True
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while WeasyPrint lays out and writes a document.
-
-    A county report builds about a million objects linked both ways (boxes and their parents), all alive
-    until the PDF is written: the collector's full passes walked them again and again (and every other
-    object of the server) for nothing — a quarter to a third of the PDF's CPU time. Cycles made
-    meanwhile are collected once it is back on (one render adds a few MiB). The switch is process-wide:
-    nested or concurrent renders keep it off until the last one ends."""
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 def render(template: str, context: dict[str, Any]) -> bytes:

@@ -35,6 +35,7 @@ from app.db_types import utcnow
 from app.dynamic import service as dynamic_service
 from app.dynamic.models import DemoSite, StarChange
 from app.errors import NotFound, ValidationFailed
+from app.gcpause import gc_paused
 from app.labels import SECTORS, STARS
 from app.rankings import comparisons, heatmap, history, quotas
 from app.rankings import service as rankings
@@ -668,8 +669,14 @@ def build(
     year: int,
     progress: Progress | None = None,
 ) -> AnnualReport:
-    """Gathers every section of the annual report for a region (inside the scope) and year."""
-    step = progress or _noop
+    """Gathers every section of the annual report for a region (inside the scope) and year (with the
+    garbage collector paused: app.gcpause)."""
+    with gc_paused():
+        return _build(session, scope=scope, region=region, year=year, step=progress or _noop)
+
+
+def _build(session: Session, *, scope: Scope, region: Region, year: int, step: Progress) -> AnnualReport:
+    """The body of ``build``."""
     if not scope.contains_path(region.path):
         raise NotFound("区域不存在或不在您的管辖范围内")
     counts = status_counts(session, scope=scope, region=region, year=year)

@@ -46,7 +46,8 @@ def test_a_tie_cut_by_a_quota_line_is_not_rescored_and_counts_hold(rdb: Session,
     assert counts.model_dump() == _without_borderline(full)
     # two five-star places for six: the line cuts the 92-point tie; the ordered inputs re-score it, the
     # counts-only inputs do not, and the decisions move as many branches to the same stars
-    pool = quotas._pool(rdb, year=YEAR, set_id=town.set_id, prefix=region.path, scope=scope)
+    group = (town.set_id, region.path)
+    pool = quotas._pools(rdb, year=YEAR, groups=[group], scope=scope)[group]
     codes = {a.id: a.code for a in pool}
     names = {a.code: a.name for a in pool}
     cs = whatif.with_five_max(rescore.SetCache(rdb).get(town.set_id), Decimal("0.34"))

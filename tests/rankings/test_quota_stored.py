@@ -88,9 +88,8 @@ def test_pool_reads_the_explanation_only_with_a_weak_cap_step(db: Session, town)
     plain.explanation = [*plain.explanation, {"kind": "note", "code": None, "text": "无", "value": None}]
     db.add_all([capped, plain])
     db.flush()
-    stmt = select(*quota_inputs.POOL_COLUMNS, Branch.code, Branch.name).join(
-        Branch, col(Branch.id) == Assessment.branch_id
-    )
+    columns = quota_inputs.pool_columns(db.get_bind().dialect.name)
+    stmt = select(*columns, Branch.code, Branch.name).join(Branch, col(Branch.id) == Assessment.branch_id)
     got = {
         r.id: r
         for r in (
@@ -150,7 +149,7 @@ def _rescored(rdb: Session, cache: rescore.SetCache, rows: list[Assessment]) -> 
 
 def _pool(rdb: Session, set_id: int) -> tuple[list[quota_inputs.PoolRow], dict[int, str]]:
     stmt = (
-        select(*quota_inputs.POOL_COLUMNS, Branch.code, Branch.name)
+        select(*quota_inputs.pool_columns(rdb.get_bind().dialect.name), Branch.code, Branch.name)
         .join(Branch, col(Branch.id) == Assessment.branch_id)
         .where(
             Assessment.year == YEAR,
