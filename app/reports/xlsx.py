@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.dynamic.labels import STAR_CHANGE_EVENTS
+from app.gcpause import gc_paused
 from app.labels import ASSESSMENT_STATUSES, SECTORS, STARS
 from app.rankings.exports import CHANGE_LABELS, Col, Table, to_xlsx
 from app.reports.documents import CHANGE_KINDS, SPECIAL_KINDS
@@ -322,4 +323,5 @@ def tables(r: AnnualReport) -> list[Table]:
 
 
 def annual_xlsx(report: AnnualReport) -> bytes:
-    return to_xlsx(tables(report))
+    with gc_paused():  # a large county's workbook is ~100,000 cells (app.gcpause)
+        return to_xlsx(tables(report))
