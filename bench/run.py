@@ -495,6 +495,14 @@ class Suite:
             lambda i: self._fragment(city, f"/rankings/compare?year={p.year}&region={p.county}"),
             n=self.n,
         )
+        # The "township comparison across a city": every township of the city, across its counties.
+        measure(
+            self.stat(
+                "compare_city_towns", f"乡镇对比 /rankings/compare?by=township（市 {p.city} 的全部乡镇，HX）"
+            ),
+            lambda i: self._fragment(city, f"/rankings/compare?year={p.year}&region={p.city}&by=township"),
+            n=self.n,
+        )
         city.close()
 
     # -- saves -----------------------------------------------------------------------------------------------

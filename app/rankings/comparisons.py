@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
@@ -28,6 +29,7 @@ from app.regions.models import Region
 from app.regions.paths import in_subtree
 
 TWO = Decimal("0.01")
+By = Literal["child", "township"]
 
 
 def _avg(total: Decimal, n: int) -> Decimal | None:
@@ -108,12 +110,88 @@ def grouped(
 
 
 def compare_children(
-    session: Session, *, scope: Scope, year: int, region: Region, sector: str | None
+    session: Session, *, scope: Scope, year: int, region: Region, sector: str | None, by: By = "child"
 ) -> Comparison:
-    """The children of a region side by side for one year, with the change from the year before."""
+    """The children of a region side by side for one year, with the change from the year before
+    (``by="township"``: every township of the region instead, e.g. a city's across its counties)."""
     now = service.path_counts(session, scope=scope, year=year, region_path=region.path, sector=sector)
     before = service.path_counts(session, scope=scope, year=year - 1, region_path=region.path, sector=sector)
+    if by == "township":
+        return townships_of_counts(session, year=year, region=region, sector=sector, now=now, before=before)
     return children_of_counts(session, year=year, region=region, sector=sector, now=now, before=before)
+
+
+def townships_of_counts(
+    session: Session,
+    *,
+    year: int,
+    region: Region,
+    sector: str | None,
+    now: list[service.PathCount],
+    before: list[service.PathCount],
+) -> Comparison:
+    """One row per township of the region (named with its county when the region holds several), and one
+    per region whose own units hang above township level (县直单位 of each county, 市直单位), from the path
+    counts of the year and of the year before."""
+    # every township of the region has a row, also one without assessments (as every child does)
+    towns = session.execute(
+        select(col(Region.path)).where(
+            col(Region.level) == "township", in_subtree(col(Region.path), region.path)
+        )
+    ).scalars()
+    paths = {*towns, *(c.region_path for c in (*now, *before))}
+    regions = service.regions_by_code(session, (code for p in paths for code in service.path_codes(p)))
+    labels: dict[str, tuple[str, str, str]] = {}  # path → (key, name, level)
+
+    def label(path: str) -> tuple[str, str, str]:
+        found = labels.get(path)
+        if found is None:
+            town = service.township_of_path(path, regions)
+            owner = town or regions.get(service.path_codes(path)[-1])
+            if owner is None:
+                found = (path, path, "township")
+            else:
+                parent = (
+                    regions.get(service.path_codes(owner.path)[-2]) if owner.level == "township" else None
+                )
+                suffix = f"（{parent.name}）" if parent is not None and region.level != "county" else ""
+                if town is not None:
+                    found = (town.code, f"{town.name}{suffix}", "township")
+                else:
+                    found = (f"direct:{owner.code}", service.direct_label(owner), owner.level)
+            labels[path] = found
+        return found
+
+    def groups(counts: list[service.PathCount]) -> dict[str, GroupStats]:
+        by_key: dict[str, list[service.PathCount]] = defaultdict(list)
+        for c in counts:
+            by_key[label(c.region_path)[0]].append(c)
+        names = {key: (name, level) for key, name, level in labels.values()}
+        return {k: fold(k, names[k][0], v, level=names[k][1]) for k, v in by_key.items()}
+
+    current, previous = groups(now), groups(before)
+    for key, name, level in {label(p) for p in paths}:
+        if key not in current and level == "township":
+            current[key] = GroupStats(key=key, name=name, level=level)
+    children = [_with_previous(g, previous.get(k)) for k, g in sorted(current.items(), key=_township_order)]
+    overall = _with_previous(
+        fold(region.code, region.name, now, level=region.level),
+        fold(region.code, region.name, before, level=region.level),
+    )
+    return Comparison(
+        year=year,
+        region=service.region_ref(region),
+        sector=sector or "all",
+        by="township",
+        children=children,
+        overall=overall,
+    )
+
+
+def _township_order(item: tuple[str, GroupStats]) -> tuple[str, int]:
+    # by code: the townships of one county together (a county's direct units before its townships)
+    key = item[0]
+    return (key.removeprefix("direct:"), 0 if key.startswith("direct:") else 1)
 
 
 def children_of_counts(

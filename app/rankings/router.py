@@ -87,34 +87,59 @@ def rankings_export(db: SessionDep, principal: CurrentPrincipal, ext: Ext, p: Ra
 # -- comparisons -------------------------------------------------------------------------------------
 
 
-def _compare(db: Session, principal: Principal, f: Filters) -> tuple[Comparison, dict[str, Any]]:
+# "child": the children of the region; "township": every township of it (a city's across its counties).
+CompareBy = Annotated[Literal["child", "township"], Query()]
+# A chart of more bars than this is unreadable: the table alone then (a city has ~200 townships).
+CHART_MAX_BARS = 40
+
+
+def _compare(db: Session, principal: Principal, f: Filters, by: str) -> tuple[Comparison, dict[str, Any]]:
     reg, y, sec = resolve_filters(db, principal, f, default_all=True)
-    data = comparisons.compare_children(db, scope=principal.scope, year=y, region=reg, sector=sec)
+    data = comparisons.compare_children(
+        db,
+        scope=principal.scope,
+        year=y,
+        region=reg,
+        sector=sec,
+        by="township" if by == "township" else "child",
+    )
     return data, page_ctx(db, principal, year=y, region=reg, sector=sec, tab="compare")
 
 
 @router.get("/rankings/compare", include_in_schema=False)
-def compare_page(request: Request, db: SessionDep, principal: CurrentPrincipal, f: FilterBar) -> Response:
-    """The children of a region side by side (townships of a county, counties of a city)."""
-    data, ctx = _compare(db, principal, f)
+def compare_page(
+    request: Request, db: SessionDep, principal: CurrentPrincipal, f: FilterBar, by: CompareBy = "child"
+) -> Response:
+    """The children of a region side by side (townships of a county, counties of a city), or with
+    by=township every township of the region."""
+    data, ctx = _compare(db, principal, f, by)
     rows = [c for c in data.children if c.completed]
-    ctx["chart"] = Markup(
-        charts.stacked_bars(
-            f"{data.region.name}{data.year}年度星级分布（按下级区域）",
-            [c.name for c in rows],
-            charts.star_series(),
-            charts.star_rows([c.distribution for c in rows]),
-            note="已认定的按认定星级，未认定的按暂定星级；仅计已提交及以后的评定",
+    unit = "按乡镇（街道）" if data.by == "township" else "按下级区域"
+    ctx["chart"] = (
+        Markup(
+            charts.stacked_bars(
+                f"{data.region.name}{data.year}年度星级分布（{unit}）",
+                [c.name for c in rows],
+                charts.star_series(),
+                charts.star_rows([c.distribution for c in rows]),
+                note="已认定的按认定星级，未认定的按暂定星级；仅计已提交及以后的评定",
+            )
         )
+        if len(rows) <= CHART_MAX_BARS
+        else None
     )
+    ctx["CHART_MAX_BARS"] = CHART_MAX_BARS
     return render(request, "rankings/compare.html", ctx, block="results", data=data)
 
 
 @router.get("/rankings/compare/export.{ext}", include_in_schema=False)
-def compare_export(db: SessionDep, principal: CurrentPrincipal, ext: Ext, f: FilterBar) -> Response:
-    data, _c = _compare(db, principal, f)
-    what = f"{data.year}年度{exports.sector_part(data.sector)}星级评定对比"
-    fallback = f"compare-{data.region.code}-{data.year}"
+def compare_export(
+    db: SessionDep, principal: CurrentPrincipal, ext: Ext, f: FilterBar, by: CompareBy = "child"
+) -> Response:
+    data, _c = _compare(db, principal, f, by)
+    towns = "乡镇（街道）" if data.by == "township" else ""
+    what = f"{data.year}年度{exports.sector_part(data.sector)}{towns}星级评定对比"
+    fallback = f"compare-{data.region.code}-{data.year}{'-townships' if towns else ''}"
     return download(ext, [exports.comparison_table(data)], data.region.name, what, fallback)
 
 

@@ -92,6 +92,9 @@ class Comparison(BaseModel):
     year: int
     region: RegionRef
     sector: str
+    # "child": one row per child region (the townships of a county, the counties of a city);
+    # "township": one row per township anywhere in the region (a city's townships across its counties)
+    by: Literal["child", "township"] = "child"
     children: list[GroupStats]
     overall: GroupStats
 

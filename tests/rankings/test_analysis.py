@@ -31,6 +31,43 @@ def test_compare_children(login, town) -> None:  # type: ignore[no-untyped-def]
     assert page.status_code == 200 and "测试镇" in page.text and "<svg" in page.text
 
 
+def test_compare_every_township_of_a_city(login, town) -> None:  # type: ignore[no-untyped-def]
+    a = login("city_viewer")
+    by_county = a.json(f"/rankings/compare?year={YEAR}&region=990102").json()
+    data = a.json(f"/rankings/compare?year={YEAR}&region=9901&by=township").json()
+    assert data["by"] == "township" and data["region"]["code"] == "9901"
+    # the hand-made township, named with its county, with the figures of the county's own comparison
+    t = _child(data, "测试镇（青山县）")
+    assert {k: v for k, v in t.items() if k != "name"} == {
+        k: v for k, v in _child(by_county, "测试镇").items() if k != "name"
+    }
+    keys = [c["key"] for c in data["children"]]
+    assert len(keys) == len(set(keys)) and keys == sorted(keys, key=lambda k: (k.removeprefix("direct:"), k))
+    # every township of the city's counties, plus their own units (县直单位) and the city's (市直单位)
+    assert all((k.startswith("990") and len(k) == 9) or k.startswith("direct:99") for k in keys)
+    demo = a.json("/rankings/compare?year=2026&region=9901&by=township").json()  # the demo's counties
+    assert len({c["key"][:6] for c in demo["children"] if not c["key"].startswith("direct:")}) > 1
+    total = sum(c["assessments"] for c in data["children"])
+    assert (
+        total
+        == data["overall"]["assessments"]
+        == a.json(f"/rankings/compare?year={YEAR}&region=9901").json()["overall"]["assessments"]
+    )
+    page = a.get(f"/rankings/compare?year={YEAR}&region=9901&by=township")
+    assert page.status_code == 200 and "乡镇（街道）对比" in page.text
+    assert '<option value="township" selected>' in page.text
+    assert f'href="/rankings?region={town.town_code}&year={YEAR}&sector=all">测试镇（青山县）</a>' in page.text
+    csv = a.get(f"/rankings/compare/export.csv?year={YEAR}&region=9901&by=township")
+    assert csv.status_code == 200 and "测试镇（青山县）" in csv.content.decode("utf-8-sig")
+    # in a county, the townships are its children: the same rows, under the same names
+    county = a.json(f"/rankings/compare?year={YEAR}&region=990102&by=township").json()
+    assert {c["key"]: c["assessments"] for c in county["children"] if not c["key"].startswith("direct")} == {
+        c["key"]: c["assessments"] for c in by_county["children"] if c["key"] != "direct"
+    }
+    assert _child(county, "测试镇")["upgrades"] == t["upgrades"]
+    assert a.json(f"/rankings/compare?year={YEAR}&region=9901&by=village").status_code == 422
+
+
 def test_compare_years_and_transitions(login, town) -> None:  # type: ignore[no-untyped-def]
     a = login("county_qs")
     data = a.json(f"/rankings/years?region=990102901&a={PREV}&b={YEAR}").json()

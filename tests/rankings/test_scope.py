@@ -14,6 +14,8 @@ OTHER_COUNTY_URLS = [
     "/rankings/export.csv?region=990103",
     "/rankings/compare?region=990103",
     "/rankings/compare/export.csv?region=990103",
+    "/rankings/compare?region=990103&by=township",
+    "/rankings/compare?region=9901&by=township",
     "/rankings/years?region=990103",
     "/rankings/years/export.xlsx?region=990103",
     "/rankings/heatmap?region=990103",
