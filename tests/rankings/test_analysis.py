@@ -56,7 +56,9 @@ def test_compare_every_township_of_a_city(login, town) -> None:  # type: ignore[
     page = a.get(f"/rankings/compare?year={YEAR}&region=9901&by=township")
     assert page.status_code == 200 and "乡镇（街道）对比" in page.text
     assert '<option value="township" selected>' in page.text
-    assert f'href="/rankings?region={town.town_code}&year={YEAR}&sector=all">测试镇（青山县）</a>' in page.text
+    assert (
+        f'href="/rankings?region={town.town_code}&year={YEAR}&sector=all">测试镇（青山县）</a>' in page.text
+    )
     csv = a.get(f"/rankings/compare/export.csv?year={YEAR}&region=9901&by=township")
     assert csv.status_code == 200 and "测试镇（青山县）" in csv.content.decode("utf-8-sig")
     # in a county, the townships are its children: the same rows, under the same names
