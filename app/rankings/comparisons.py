@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
@@ -113,12 +114,25 @@ def compare_children(
     session: Session, *, scope: Scope, year: int, region: Region, sector: str | None, by: By = "child"
 ) -> Comparison:
     """The children of a region side by side for one year, with the change from the year before
-    (``by="township"``: every township of the region instead, e.g. a city's across its counties)."""
+    (``by="township"``: every township of the region instead, e.g. a city's across its counties; for a
+    township or a village, whose children are not townships, the children as without it)."""
     now = service.path_counts(session, scope=scope, year=year, region_path=region.path, sector=sector)
     before = service.path_counts(session, scope=scope, year=year - 1, region_path=region.path, sector=sector)
-    if by == "township":
+    if by == "township" and region.level in TOWNSHIP_VIEW_LEVELS:
         return townships_of_counts(session, year=year, region=region, sector=sector, now=now, before=before)
     return children_of_counts(session, year=year, region=region, sector=sector, now=now, before=before)
+
+
+TOWNSHIP_VIEW_LEVELS = ("province", "city", "county")  # regions whose townships can be listed side by side
+_OWNER_LEVELS = ("county", "city", "province")
+
+
+@dataclass(frozen=True)
+class _Row:
+    key: str  # the township's code, or "direct:<code>" for the units hanging directly under a region
+    name: str
+    level: str
+    order: tuple[str, int]  # the owner's path, then its direct units before its townships
 
 
 def townships_of_counts(
@@ -130,10 +144,9 @@ def townships_of_counts(
     now: list[service.PathCount],
     before: list[service.PathCount],
 ) -> Comparison:
-    """One row per township of the region (named with its county when the region holds several), and one
-    per region whose own units hang above township level (县直单位 of each county, 市直单位), from the path
-    counts of the year and of the year before."""
-    # every township of the region has a row, also one without assessments (as every child does)
+    """One row per township of the region (named with its county when the region holds several counties),
+    and one per county or city whose own units hang above township level (县直单位, 市直单位), from the path
+    counts of the year and of the year before. Every township has a row, also one without assessments."""
     towns = session.execute(
         select(col(Region.path)).where(
             col(Region.level) == "township", in_subtree(col(Region.path), region.path)
@@ -141,39 +154,32 @@ def townships_of_counts(
     ).scalars()
     paths = {*towns, *(c.region_path for c in (*now, *before))}
     regions = service.regions_by_code(session, (code for p in paths for code in service.path_codes(p)))
-    labels: dict[str, tuple[str, str, str]] = {}  # path → (key, name, level)
+    several = region.level != "county"  # several counties: name each row's county
+    rows: dict[str, _Row] = {}  # by path
 
-    def label(path: str) -> tuple[str, str, str]:
-        found = labels.get(path)
+    def row_of(path: str) -> _Row:
+        found = rows.get(path)
         if found is None:
-            town = service.township_of_path(path, regions)
-            owner = town or regions.get(service.path_codes(path)[-1])
-            if owner is None:
-                found = (path, path, "township")
-            else:
-                parent = (
-                    regions.get(service.path_codes(owner.path)[-2]) if owner.level == "township" else None
-                )
-                suffix = f"（{parent.name}）" if parent is not None and region.level != "county" else ""
-                if town is not None:
-                    found = (town.code, f"{town.name}{suffix}", "township")
-                else:
-                    found = (f"direct:{owner.code}", service.direct_label(owner), owner.level)
-            labels[path] = found
+            found = rows[path] = _row(path, regions, region, several)
         return found
 
     def groups(counts: list[service.PathCount]) -> dict[str, GroupStats]:
         by_key: dict[str, list[service.PathCount]] = defaultdict(list)
+        named: dict[str, _Row] = {}
         for c in counts:
-            by_key[label(c.region_path)[0]].append(c)
-        names = {key: (name, level) for key, name, level in labels.values()}
-        return {k: fold(k, names[k][0], v, level=names[k][1]) for k, v in by_key.items()}
+            r = row_of(c.region_path)
+            by_key[r.key].append(c)
+            named[r.key] = r
+        return {k: fold(k, named[k].name, v, level=named[k].level) for k, v in by_key.items()}
 
     current, previous = groups(now), groups(before)
-    for key, name, level in {label(p) for p in paths}:
-        if key not in current and level == "township":
-            current[key] = GroupStats(key=key, name=name, level=level)
-    children = [_with_previous(g, previous.get(k)) for k, g in sorted(current.items(), key=_township_order)]
+    order = {r.key: r.order for r in map(row_of, paths)}
+    for r in map(row_of, paths):
+        if r.key not in current and r.level == "township":
+            current[r.key] = GroupStats(key=r.key, name=r.name, level=r.level)
+    children = [
+        _with_previous(g, previous.get(k)) for k, g in sorted(current.items(), key=lambda kv: order[kv[0]])
+    ]
     overall = _with_previous(
         fold(region.code, region.name, now, level=region.level),
         fold(region.code, region.name, before, level=region.level),
@@ -188,10 +194,22 @@ def townships_of_counts(
     )
 
 
-def _township_order(item: tuple[str, GroupStats]) -> tuple[str, int]:
-    # by code: the townships of one county together (a county's direct units before its townships)
-    key = item[0]
-    return (key.removeprefix("direct:"), 0 if key.startswith("direct:") else 1)
+def _row(path: str, regions: dict[str, Region], region: Region, several: bool) -> _Row:
+    """The row of a region path: its township (below it, villages roll up), else the nearest county, city
+    or province above it (its directly attached units)."""
+    codes = service.path_codes(path)
+    town = service.township_of_path(path, regions)
+    if town is not None:
+        county = regions.get(service.path_codes(town.path)[-2]) if several else None
+        name = f"{town.name}（{county.name}）" if county is not None else town.name
+        return _Row(town.code, name, "township", (town.path, 1))
+    owner = next((r for c in reversed(codes) if (r := regions.get(c)) and r.level in _OWNER_LEVELS), None)
+    if owner is None:  # a path of regions that no longer exist
+        return _Row(f"direct:{codes[-1] if codes else path}", path, "unknown", (path, 0))
+    name = service.direct_label(owner)
+    if owner.id != region.id:
+        name = f"{name}（{owner.name}）"
+    return _Row(f"direct:{owner.code}", name, owner.level, (owner.path, 0))
 
 
 def children_of_counts(

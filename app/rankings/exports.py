@@ -202,7 +202,7 @@ def comparison_table(c: Comparison) -> Table:
         name = g.name if g is not c.overall else f"{g.name}（合计）"
         rows.append(
             [
-                g.key if g.key != "direct" else "",
+                "" if g.key == "direct" or g.key.startswith("direct:") else g.key,
                 name,
                 *_group_vals(g),
                 g.upgrades,
@@ -215,7 +215,7 @@ def comparison_table(c: Comparison) -> Table:
                 g.delta_share_3plus,
             ]
         )
-    return Table(f"{c.year}年度下级对比", cols, rows)
+    return Table(f"{c.year}年度{'乡镇（街道）' if c.by == 'township' else '下级'}对比", cols, rows)
 
 
 def years_table(y: YearsComparison) -> Table:

@@ -137,8 +137,8 @@ def compare_export(
     db: SessionDep, principal: CurrentPrincipal, ext: Ext, f: FilterBar, by: CompareBy = "child"
 ) -> Response:
     data, _c = _compare(db, principal, f, by)
-    towns = "乡镇（街道）" if data.by == "township" else ""
-    what = f"{data.year}年度{exports.sector_part(data.sector)}{towns}星级评定对比"
+    towns = data.by == "township"
+    what = f"{data.year}年度{exports.sector_part(data.sector)}星级评定对比{'（按乡镇街道）' if towns else ''}"
     fallback = f"compare-{data.region.code}-{data.year}{'-townships' if towns else ''}"
     return download(ext, [exports.comparison_table(data)], data.region.name, what, fallback)
 

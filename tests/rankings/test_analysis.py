@@ -42,11 +42,17 @@ def test_compare_every_township_of_a_city(login, town) -> None:  # type: ignore[
         k: v for k, v in _child(by_county, "测试镇").items() if k != "name"
     }
     keys = [c["key"] for c in data["children"]]
-    assert len(keys) == len(set(keys)) and keys == sorted(keys, key=lambda k: (k.removeprefix("direct:"), k))
+    assert len(keys) == len(set(keys))
     # every township of the city's counties, plus their own units (县直单位) and the city's (市直单位)
     assert all((k.startswith("990") and len(k) == 9) or k.startswith("direct:99") for k in keys)
     demo = a.json("/rankings/compare?year=2026&region=9901&by=township").json()  # the demo's counties
     assert len({c["key"][:6] for c in demo["children"] if not c["key"].startswith("direct:")}) > 1
+    names = [c["name"] for c in demo["children"]]
+    assert len(names) == len(set(names))  # each county's own units are named with the county
+    assert any(n.startswith("县直单位（") for n in names)
+    # a township has no townships below it: its children, as without by=township
+    one = a.json(f"/rankings/compare?year={YEAR}&region={town.town_code}&by=township").json()
+    assert one["by"] == "child"
     total = sum(c["assessments"] for c in data["children"])
     assert (
         total
