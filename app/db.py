@@ -21,7 +21,7 @@ import sqlite3
 import threading
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Annotated, Any, TypeVar
@@ -50,7 +50,9 @@ HEAP_LIMIT_MIB = 16
 # export's batches do, and spends 30-40 ms compiling for a query that then runs in 50-150 ms. work_mem 32 MB
 # (default 4 MB): those aggregates sorted on disk. A 3,000-branch county's heat-map sums: 170 -> 69 ms.
 PG_OPTIONS = "-c jit=off -c work_mem=32MB"
-SYNCHRONOUS = {"FULL": "FULL", "NORMAL": "NORMAL"}  # the only values accepted (it goes into a PRAGMA)
+SYNCHRONOUS = {"FULL": "FULL", "NORMAL": "NORMAL"}
+# Values per IN (...) list: SQLite's default limit of bound parameters in one statement is 999.
+IN_CHUNK = 900  # the only values accepted (it goes into a PRAGMA)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -334,6 +336,16 @@ ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
 T = TypeVar("T")
+V = TypeVar("V", int, str)
+
+
+def in_chunks(values: Iterable[V], size: int = IN_CHUNK) -> Iterator[list[V]]:
+    """The distinct values, sorted, in lists short enough for one IN (...) each."""
+    wanted = sorted(set(values))
+    for start in range(0, len(wanted), size):
+        yield wanted[start : start + size]
+
+
 # One write lane per event loop (a limiter belongs to the loop it waits on; tests run several loops).
 _WRITE_LANES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
     weakref.WeakKeyDictionary()

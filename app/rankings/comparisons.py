@@ -173,8 +173,9 @@ def townships_of_counts(
         return {k: fold(k, named[k].name, v, level=named[k].level) for k, v in by_key.items()}
 
     current, previous = groups(now), groups(before)
-    order = {r.key: r.order for r in map(row_of, paths)}
+    order: dict[str, tuple[str, int]] = {}
     for r in map(row_of, paths):
+        order[r.key] = r.order
         if r.key not in current and r.level == "township":
             current[r.key] = GroupStats(key=r.key, name=r.name, level=r.level)
     children = [

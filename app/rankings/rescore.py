@@ -15,9 +15,8 @@ from app.assessments.models import ScoreEntry
 from app.branches.models import Branch
 from app.criteria import service as criteria_service
 from app.criteria.models import CriteriaSetRecord
+from app.db import in_chunks
 from app.scoring import CriteriaSet, Result, score
-
-CHUNK = 900
 
 
 def entry_rows(
@@ -25,8 +24,7 @@ def entry_rows(
 ) -> dict[int, list[ScoreEntry]]:
     """The stored entries of many assessments, by assessment id."""
     out: dict[int, list[ScoreEntry]] = defaultdict(list)
-    for start in range(0, len(ids), CHUNK):
-        chunk = list(ids[start : start + CHUNK])
+    for chunk in in_chunks(ids):
         stmt = select(ScoreEntry).where(col(ScoreEntry.assessment_id).in_(chunk), ScoreEntry.source == source)
         for row in session.exec(stmt):
             out[row.assessment_id].append(row)
@@ -36,9 +34,7 @@ def entry_rows(
 def branch_names(session: Session, branch_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
     """Branch id → (code, name)."""
     out: dict[int, tuple[str, str]] = {}
-    ids = sorted(set(branch_ids))
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
+    for chunk in in_chunks(branch_ids):
         for bid, code, name in session.exec(
             select(Branch.id, Branch.code, Branch.name).where(col(Branch.id).in_(chunk))
         ):
@@ -83,8 +79,7 @@ def entry_items(session: Session, ids: Sequence[int]) -> dict[int, list[Any]]:
     (plain rows: what ``build_entries`` reads, without loading ``ScoreEntry`` objects)."""
     se: Any = ScoreEntry
     out: dict[int, list[Any]] = defaultdict(list)
-    for start in range(0, len(ids), CHUNK):
-        chunk = list(ids[start : start + CHUNK])
+    for chunk in in_chunks(ids):
         stmt = sa_select(se.assessment_id, se.item_code, se.entry).where(
             col(se.assessment_id).in_(chunk), se.source == "inspector"
         )

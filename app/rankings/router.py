@@ -88,21 +88,16 @@ def rankings_export(db: SessionDep, principal: CurrentPrincipal, ext: Ext, p: Ra
 
 
 # "child": the children of the region; "township": every township of it (a city's across its counties).
-CompareBy = Annotated[Literal["child", "township"], Query()]
+CompareBy = Annotated[comparisons.By, Query()]
 # A chart of more bars than this is unreadable: the table alone then (a city has ~200 townships).
 CHART_MAX_BARS = 40
 
 
-def _compare(db: Session, principal: Principal, f: Filters, by: str) -> tuple[Comparison, dict[str, Any]]:
+def _compare(
+    db: Session, principal: Principal, f: Filters, by: comparisons.By
+) -> tuple[Comparison, dict[str, Any]]:
     reg, y, sec = resolve_filters(db, principal, f, default_all=True)
-    data = comparisons.compare_children(
-        db,
-        scope=principal.scope,
-        year=y,
-        region=reg,
-        sector=sec,
-        by="township" if by == "township" else "child",
-    )
+    data = comparisons.compare_children(db, scope=principal.scope, year=y, region=reg, sector=sec, by=by)
     return data, page_ctx(db, principal, year=y, region=reg, sector=sec, tab="compare")
 
 

@@ -26,6 +26,7 @@ from sqlmodel import Session, col
 from app.assessments.models import TALLY_DEPTH, Assessment, AssessmentTally
 from app.auth.scope import Scope
 from app.branches.models import Branch
+from app.db import in_chunks
 from app.errors import NotFound, ValidationFailed
 from app.labels import SECTORS
 from app.rankings.schemas import Change, RankedRow, RankingPage, RegionRef
@@ -98,10 +99,8 @@ def path_codes(path: str) -> list[str]:
 
 
 def regions_by_code(session: Session, codes: Iterable[str]) -> dict[str, Region]:
-    wanted = sorted(set(codes))
     out: dict[str, Region] = {}
-    for start in range(0, len(wanted), 900):
-        chunk = wanted[start : start + 900]
+    for chunk in in_chunks(codes):
         for r in session.execute(select(R).where(R.code.in_(chunk))).scalars():
             out[r.code] = r
     return out
@@ -609,8 +608,8 @@ def towns_of(session: Session, paths: Iterable[str]) -> dict[str, Town]:
     for callers that have paths rather than rows; each path is looked up once."""
     wanted = sorted(set(paths))
     out: dict[str, Town] = dict.fromkeys(wanted, _NO_TOWN)
-    for start in range(0, len(wanted), 900):
-        rows = session.connection().execute(_TOWNS, {"paths": wanted[start : start + 900]})
+    for chunk in in_chunks(wanted):
+        rows = session.connection().execute(_TOWNS, {"paths": chunk})
         out.update((path, (code, name)) for path, code, name in rows)
     return out
 

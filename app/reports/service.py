@@ -31,6 +31,7 @@ from app.assessments import review_service
 from app.assessments.models import Assessment, Publicity
 from app.assessments.scoring import veto_reasons
 from app.auth.scope import Scope
+from app.db import in_chunks
 from app.db_types import utcnow
 from app.dynamic import service as dynamic_service
 from app.dynamic.models import DemoSite, StarChange
@@ -263,22 +264,16 @@ class Stored:
 _STARS_COLUMNS = (A.id, A.branch_id, A.status, A.total, A.band_stars, A.stars, A.final_stars)
 _FLAG_COLUMNS = (*_STARS_COLUMNS, A.vetoed, A.designated)
 _JSON_COLUMNS = (A.id, A.extras, A.explanation, A.quota_explanation)
-CHUNK = 900  # ids per IN list (SQLite's default limit of bound parameters is 999)
-
-
-def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
-    wanted = sorted(set(ids))
-    return (wanted[start : start + CHUNK] for start in range(0, len(wanted), CHUNK))
 
 
 def _assessments(session: Session, ids: Iterable[int]) -> dict[int, Stored]:
     """The assessments by id; the JSON columns (most of the bytes) only of those that quote them."""
     conn = session.connection()
     out: dict[int, Stored] = {}
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         stmt = select(*_FLAG_COLUMNS).where(col(A.id).in_(chunk))
         out.update((row.id, Stored(*row)) for row in conn.execute(stmt))
-    for chunk in _chunks(a.id for a in out.values() if a.quotes_json()):
+    for chunk in in_chunks(a.id for a in out.values() if a.quotes_json()):
         for aid, extras, explanation, quota_explanation in conn.execute(
             select(*_JSON_COLUMNS).where(col(A.id).in_(chunk))
         ):
@@ -295,7 +290,7 @@ def _by_branch(session: Session, branch_ids: Iterable[int], year: int) -> dict[i
     """Earlier years' assessments of these branches (only their stars, status and totals are read)."""
     conn = session.connection()
     out: dict[int, Stored] = {}
-    for chunk in _chunks(branch_ids):
+    for chunk in in_chunks(branch_ids):
         stmt = select(*_STARS_COLUMNS).where(A.year == year, col(A.branch_id).in_(chunk))
         out.update((row.branch_id, Stored(*row)) for row in conn.execute(stmt))
     return out
